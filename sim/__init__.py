@@ -1,0 +1,17 @@
+"""buddysim: agent-based simulation of buddying arrangements between NHS trusts.
+
+Public API::
+
+    from sim import load_scenario, run
+    result = run(load_scenario("scenarios/baseline.toml"), seed=1)
+    result.outcome, result.outcome_step, result.series, result.events
+"""
+
+from .model import BuddyingModel, ReferenceModel
+from .run import RunResult, replication_seed, run, run_replications
+from .scenario import PARAMS, Scenario, ScenarioError, load_scenario, scenario_from_toml
+
+__version__ = "0.1.0"
+
+__all__ = ["load_scenario", "scenario_from_toml", "Scenario", "ScenarioError", "PARAMS", "BuddyingModel",
+           "ReferenceModel", "run", "run_replications", "replication_seed", "RunResult", "__version__"]

@@ -1,0 +1,110 @@
+"""BuddyingModel: the Mesa model of a buddying partnership between two NHS trusts."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from ..scenario import Scenario
+from . import engine
+from .agents import LeaderAgent, StaffAgent
+from .engine import StepContext
+from .outcomes import OutcomeTracker
+from .params import derive
+from .state import build_initial_state
+
+
+class BuddyingModel(mesa.Model):
+    """Two organisations, A (in difficulty) and B (the buddy), stepping one week at a time.
+
+    Parameters
+    ----------
+    scenario:
+        A :class:`~sim.scenario.Scenario` (default: all defaults).
+    seed:
+        Integer seed; defaults to the scenario's ``run.seed``. All randomness of
+        the run comes from ``self.rng`` (one ``numpy.random.Generator``).
+    agent_views:
+        Create Mesa ``StaffAgent``/``LeaderAgent`` views (``model.agents``).
+        Batch runs switch this off: the dynamics do not depend on it.
+    engine_step:
+        The weekly step function; ``sim.model.engine.step`` (the fast engine).
+    """
+
+    def __init__(self, scenario: Scenario | None = None, seed: int | None = None, *,
+                 agent_views: bool = True, engine_step=engine.step):
+        sc = scenario if scenario is not None else Scenario()
+        seed = int(sc["run.seed"] if seed is None else seed)
+        super().__init__(rng=seed)
+        self.config = sc
+        self.seed = seed
+        self.P = derive(sc)
+        self.state = build_initial_state(self.P, self.rng)
+        self.week = 0
+        self.ctx = StepContext()
+        self.tracker = OutcomeTracker.from_scenario(sc)
+        self._engine_step = engine_step
+        self.records: list[dict] = []
+        self._record()
+        if agent_views:
+            for i in range(self.state.n):
+                StaffAgent(self, i)
+            for i in range(self.state.l_org.size):
+                LeaderAgent(self, i)
+
+    # -- the week -----------------------------------------------------------------
+    def step(self) -> None:
+        self.week += 1
+        self.ctx.reset(self.week)
+        self._engine_step(self.state, self.P, self.rng, self.ctx)
+        self._record()
+        self.running = self.week < self.P.steps
+
+    def _record(self) -> None:
+        m = engine.measure(self.state, self.P, self.ctx)
+        self.tracker.update(self.week, m, self.ctx.events)
+        m["step"] = self.week
+        self.records.append(m)
+
+    def run_to_end(self, steps: int | None = None) -> None:
+        for _ in range(self.P.steps if steps is None else steps):
+            self.step()
+
+    # -- read-outs ----------------------------------------------------------------
+    @property
+    def events(self) -> list[dict]:
+        return self.ctx.events
+
+    @property
+    def outcome(self) -> str:
+        return self.tracker.outcome
+
+    @property
+    def outcome_step(self) -> int | None:
+        return self.tracker.step
+
+    @property
+    def metrics(self) -> dict:
+        """The latest week's metrics."""
+        return self.records[-1]
+
+    def staff(self, org: str | None = None):
+        """Staff agent views (optionally of one organisation, "A" or "B")."""
+        agents = self.agents_by_type.get(StaffAgent)
+        if agents is None:
+            raise RuntimeError("this model was built with agent_views=False")
+        return agents if org is None else agents.select(lambda a: a.org == org)
+
+    def leaders(self, org: str | None = None):
+        agents = self.agents_by_type.get(LeaderAgent)
+        if agents is None:
+            raise RuntimeError("this model was built with agent_views=False")
+        return agents if org is None else agents.select(lambda a: a.org == org)
+
+    def network(self, include_cross: bool = True):
+        from .networks import to_networkx
+        return to_networkx(self.state, include_cross=include_cross)
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Copies of every state array (for tests and analysis)."""
+        return {k: np.array(v, copy=True) for k, v in vars(self.state).items()}

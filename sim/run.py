@@ -1,0 +1,115 @@
+"""One scenario and one seed in, one :class:`RunResult` out; and replications of that."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .model import BuddyingModel, ReferenceModel
+from .scenario import Scenario
+
+
+@dataclass
+class RunResult:
+    """What one run produced.
+
+    ``series`` has one row per week (0 = initial state) and one column per
+    metric; ``events`` is the run's event log (dicts with ``step``, ``kind``,
+    ``org`` and details).
+    """
+
+    scenario: Scenario
+    seed: int
+    outcome: str
+    outcome_step: int | None
+    reason: str
+    series: pd.DataFrame
+    events: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    engine: str = "fast"
+    replication: int | None = None
+
+    @property
+    def final(self) -> dict:
+        return self.series.iloc[-1].to_dict()
+
+    def summary(self) -> dict:
+        """A JSON-ready summary: outcome, timing, end-of-run metrics and event counts."""
+        kinds: dict[str, int] = {}
+        for e in self.events:
+            kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
+        final = {k: (None if isinstance(v, float) and np.isnan(v) else
+                     (int(v) if float(v).is_integer() and k not in _FLOAT_METRICS else round(float(v), 6)))
+                 for k, v in self.final.items() if k != "step"}
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "replication": self.replication,
+            "outcome": self.outcome,
+            "outcome_step": self.outcome_step,
+            "reason": self.reason,
+            "steps": int(self.series["step"].iloc[-1]),
+            "seconds": round(self.seconds, 4),
+            "engine": self.engine,
+            "final": final,
+            "event_counts": kinds,
+        }
+
+    def events_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.events, columns=None if self.events else ["step", "kind", "org"])
+
+
+_FLOAT_METRICS = {f"{m}_{o}" for m in ("culture", "partner_trust", "leader_trust", "loyalty", "fatigue",
+                                      "adoption", "board_commitment") for o in "ab"} | {
+    "message_gap", "trust_min", "adoption_min", "board_min"}
+
+
+def replication_seed(seed: int, replication: int) -> int:
+    """The integer seed of replication ``r`` of a run seeded ``seed`` (independent streams via SeedSequence)."""
+    state = np.random.SeedSequence(int(seed), spawn_key=(int(replication),)).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
+
+
+def run(scenario: Scenario | None = None, seed: int | None = None, *, steps: int | None = None,
+        engine: str = "fast", replication: int | None = None) -> RunResult:
+    """Run one scenario once.
+
+    ``seed`` defaults to the scenario's ``run.seed``; ``steps`` overrides
+    ``run.steps``; ``engine`` is ``"fast"`` or ``"reference"`` (same rules, one
+    agent at a time; same result, slower).
+    """
+    sc = scenario if scenario is not None else Scenario()
+    if steps is not None:
+        sc = sc.replace({"run.steps": int(steps)})
+    seed = int(sc["run.seed"] if seed is None else seed)
+    t0 = time.perf_counter()
+    if engine == "fast":
+        model = BuddyingModel(sc, seed, agent_views=False)
+    elif engine == "reference":
+        model = ReferenceModel(sc, seed)
+    else:
+        raise ValueError(f"engine must be 'fast' or 'reference', not {engine!r}")
+    model.run_to_end()
+    seconds = time.perf_counter() - t0
+    series = pd.DataFrame.from_records(model.records)
+    series = series[["step"] + [c for c in series.columns if c != "step"]]
+    return RunResult(scenario=sc, seed=seed, outcome=model.outcome, outcome_step=model.outcome_step,
+                     reason=model.tracker.reason, series=series, events=list(model.events),
+                     seconds=seconds, engine=engine, replication=replication)
+
+
+def run_replications(scenario: Scenario, seed: int | None = None, replications: int = 1, *,
+                     steps: int | None = None, engine: str = "fast",
+                     progress: Callable[[Iterable], Iterable] | None = None) -> list[RunResult]:
+    """``replications`` runs with seeds ``replication_seed(seed, r)`` (one run with ``seed`` itself if 1)."""
+    seed = int(scenario["run.seed"] if seed is None else seed)
+    if replications == 1:
+        return [run(scenario, seed, steps=steps, engine=engine)]
+    reps = range(replications)
+    if progress is not None:
+        reps = progress(reps)
+    return [run(scenario, replication_seed(seed, r), steps=steps, engine=engine, replication=r) for r in reps]
