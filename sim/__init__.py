@@ -8,10 +8,10 @@ Public API::
 """
 
 from .model import BuddyingModel, ReferenceModel
-from .run import RunResult, replication_seed, run, run_replications
+from .run import RunResult, iter_replications, replication_seed, run, run_replications
 from .scenario import PARAMS, Scenario, ScenarioError, load_scenario, scenario_from_toml
 
 __version__ = "0.1.0"
 
 __all__ = ["load_scenario", "scenario_from_toml", "Scenario", "ScenarioError", "PARAMS", "BuddyingModel",
-           "ReferenceModel", "run", "run_replications", "replication_seed", "RunResult", "__version__"]
+           "ReferenceModel", "run", "run_replications", "iter_replications", "replication_seed", "RunResult", "__version__"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -102,14 +102,25 @@ def run(scenario: Scenario | None = None, seed: int | None = None, *, steps: int
                      seconds=seconds, engine=engine, replication=replication)
 
 
-def run_replications(scenario: Scenario, seed: int | None = None, replications: int = 1, *,
-                     steps: int | None = None, engine: str = "fast",
-                     progress: Callable[[Iterable], Iterable] | None = None) -> list[RunResult]:
-    """``replications`` runs with seeds ``replication_seed(seed, r)`` (one run with ``seed`` itself if 1)."""
+def iter_replications(scenario: Scenario, seed: int | None = None, replications: int = 1, *,
+                      steps: int | None = None, engine: str = "fast",
+                      progress: Callable[[Iterable], Iterable] | None = None) -> Iterator[RunResult]:
+    """Yield ``replications`` runs, one at a time (so a caller keeps what finished if interrupted).
+
+    One replication runs with ``seed`` itself; more run with ``replication_seed(seed, r)``,
+    so every run can be repeated alone with its recorded seed.
+    """
     seed = int(scenario["run.seed"] if seed is None else seed)
     if replications == 1:
-        return [run(scenario, seed, steps=steps, engine=engine)]
-    reps = range(replications)
+        yield run(scenario, seed, steps=steps, engine=engine)
+        return
+    reps: Iterable[int] = range(replications)
     if progress is not None:
         reps = progress(reps)
-    return [run(scenario, replication_seed(seed, r), steps=steps, engine=engine, replication=r) for r in reps]
+    for r in reps:
+        yield run(scenario, replication_seed(seed, r), steps=steps, engine=engine, replication=r)
+
+
+def run_replications(scenario: Scenario, seed: int | None = None, replications: int = 1, **kw) -> list[RunResult]:
+    """All of :func:`iter_replications` as a list."""
+    return list(iter_replications(scenario, seed, replications, **kw))

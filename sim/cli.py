@@ -1,0 +1,325 @@
+"""The terminal face: ``buddysim run | validate | params | scenarios``.
+
+Bad input (a scenario that does not fit the schema, an unusable output folder)
+is reported in one message naming the file, the key and what is allowed, with
+exit status 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .model.outcomes import OUTCOMES
+from .run import RunResult, iter_replications
+from .scenario import PARAMS, SECTIONS, Scenario, ScenarioError, load_scenario
+from .stats import wilson_interval
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input that is the user's to fix: printed without a traceback, exit 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63-1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="buddysim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"buddysim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a scenario (with replications) and write summary, series and figures")
+    p.add_argument("scenario", nargs="?", help="scenario file (.toml); default: all defaults (= scenarios/baseline.toml)")
+    p.add_argument("--seed", type=_seed, help="seed (default: the scenario's run.seed)")
+    p.add_argument("--replications", "-r", type=_positive_int, default=1, help="number of runs (default 1)")
+    p.add_argument("--steps", type=_positive_int, help="weeks to simulate (default: the scenario's run.steps)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
+    p.add_argument("--engine", choices=("fast", "reference"), default="fast",
+                   help="fast (default) or the one-agent-at-a-time reference (same result, slower)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the one-line outcome")
+
+    p = sub.add_parser("validate", help="check scenario files without running them")
+    p.add_argument("files", nargs="+", help="scenario files (.toml)")
+
+    p = sub.add_parser("params", help="list every parameter with default, unit, range and description")
+    p.add_argument("--section", choices=SECTIONS, help="only this section")
+    p.add_argument("--markdown", action="store_true", help="as a Markdown table")
+
+    p = sub.add_parser("scenarios", help="list the bundled scenarios and the question each asks")
+    p.add_argument("--dir", type=Path, default=Path("scenarios"), help="folder of scenarios (default: scenarios)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return {"run": cmd_run, "validate": cmd_validate, "params": cmd_params,
+                "scenarios": cmd_scenarios}[args.command](args)
+    except (ScenarioError, UsageError) as exc:
+        print(f"buddysim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# --- run -------------------------------------------------------------------------------
+def summarise(results: list[RunResult], scenario: Scenario, seed: int, interrupted: bool = False) -> dict:
+    n = len(results)
+    runs = [r.summary() for r in results]
+    shares = {}
+    for kind in OUTCOMES:
+        k = sum(r.outcome == kind for r in results)
+        lo, hi = wilson_interval(k, n)
+        shares[kind] = {"runs": k, "share": k / n if n else math.nan, "ci95": [lo, hi]}
+    timing = {}
+    for kind in ("bedded_in", "failed"):
+        steps = sorted(r.outcome_step for r in results if r.outcome == kind)
+        if steps:
+            q = statistics.quantiles(steps, n=4, method="inclusive") if len(steps) > 1 else [steps[0]] * 3
+            timing[kind] = {"median_week": statistics.median(steps), "iqr_weeks": [q[0], q[2]],
+                            "first_week": steps[0], "last_week": steps[-1]}
+    return {
+        "buddysim_version": __version__,
+        "scenario": scenario.name,
+        "scenario_file": scenario.source or None,
+        "scenario_changes": scenario.changes,
+        "seed": seed,
+        "replications": n,
+        "interrupted": interrupted,
+        "steps": scenario["run.steps"],
+        "shares": shares,
+        "timing": timing,
+        "interval_method": "Wilson score interval, 95%",
+        "runs": runs,
+    }
+
+
+def write_outputs(out: Path, results: list[RunResult], summary: dict, plots: bool) -> list[Path]:
+    import pandas as pd
+
+    from . import plots as figures
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    written = []
+    path = out / "summary.json"
+    path.write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+    written.append(path)
+    frames = []
+    for i, r in enumerate(results):
+        f = r.series.copy()
+        f.insert(0, "seed", r.seed)
+        f.insert(0, "replication", i)
+        frames.append(f)
+    series = pd.concat(frames, ignore_index=True)
+    path = out / "series.parquet"
+    series.to_parquet(path, index=False)
+    written.append(path)
+    rows = [{"replication": i, "seed": r.seed, "step": e["step"], "kind": e["kind"], "org": e["org"],
+             "detail": json.dumps({k: v for k, v in e.items() if k not in ("step", "kind", "org")})}
+            for i, r in enumerate(results) for e in r.events]
+    path = out / "events.csv"
+    pd.DataFrame(rows, columns=["replication", "seed", "step", "kind", "org", "detail"]).to_csv(path, index=False)
+    written.append(path)
+    if plots:
+        sc = results[0].scenario
+        thresholds = {"bed_in_trust": sc["outcome.bed_in_trust"], "bed_in_adoption": sc["outcome.bed_in_adoption"],
+                      "fail_floor": sc["outcome.fail_floor"]}
+        decided = [(r.outcome, r.outcome_step) for r in results if r.outcome_step is not None]
+        written.append(figures.trajectories(series, out / "trajectories.png", title=f"Scenario: {sc.name}",
+                                            thresholds=thresholds, outcome_steps=decided))
+        if len(results) > 1:
+            written.append(figures.outcomes(summary, out / "outcomes.png", title=f"Scenario: {sc.name}"))
+    return written
+
+
+def _json_default(x):
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(type(x).__name__)
+
+
+def _describe_single(r: RunResult) -> list[str]:
+    f = r.final
+    lines = []
+    if r.outcome == "undecided":
+        lines.append(f"Outcome: UNDECIDED after {r.series['step'].iloc[-1]} weeks (neither bedded in nor failed)")
+    else:
+        lines.append(f"Outcome: {r.outcome.replace('_', ' ').upper()} at week {r.outcome_step} "
+                     f"(~{r.outcome_step / 52 * 12:.0f} months): {r.reason}")
+    lines.append("")
+    lines.append(f"{'':34s}{'A start':>9s}{'A end':>9s}{'B start':>9s}{'B end':>9s}")
+    first = r.series.iloc[0]
+    for metric, label in (("partner_trust", "trust in partner"), ("leader_trust", "trust in own leadership"),
+                          ("culture", "improvement culture"), ("adoption", "adoption of shared method"),
+                          ("loyalty", "loyalty to own organisation"), ("fatigue", "change fatigue"),
+                          ("board_commitment", "board commitment")):
+        lines.append(f"  {label:32s}{first[metric + '_a']:9.2f}{f[metric + '_a']:9.2f}"
+                     f"{first[metric + '_b']:9.2f}{f[metric + '_b']:9.2f}")
+    s = r.series
+    enc, succ = int(s["encounters"].sum()), int(s["successes"].sum())
+    rate = f"{succ / enc:.0%} succeeded" if enc else "none"
+    lines.append("")
+    lines.append(f"  joint-working encounters: {enc} ({rate}); cross-organisation ties "
+                 f"{int(first['cross_ties'])} -> {int(f['cross_ties'])}")
+    lines.append(f"  staff who left: A {int(s['leavers_a'].sum())}, B {int(s['leavers_b'].sum())}; "
+                 f"weeks with conflicting messages: {int(s['message_conflict'].sum())}")
+    lines.append("")
+    lines.append("Why (event log, first 12 of note):")
+    notable = [e for e in r.events if e["kind"] != "board_meeting_failed"]
+    for e in notable[:12]:
+        lines.append("  " + format_event(e))
+    if len(notable) > 12:
+        lines.append(f"  ... {len(notable) - 12} more in events.csv")
+    return lines
+
+
+def format_event(e: dict) -> str:
+    org = f" {e['org']}" if e.get("org") else ""
+    detail = {k: v for k, v in e.items() if k not in ("step", "kind", "org")}
+    extra = ""
+    if e["kind"] == "departure":
+        extra = (" chief executive" if detail.get("seat") == 0 else f" executive seat {detail.get('seat')}") + \
+                (" left; interim in post" if detail.get("interim") else " left")
+    elif e["kind"] == "appointment":
+        extra = " permanent " + ("chief executive" if detail.get("seat") == 0 else f"executive (seat {detail.get('seat')})") + " appointed"
+    elif detail:
+        extra = " " + ", ".join(f"{k}={v}" for k, v in detail.items())
+    return f"week {e['step']:>3}: {e['kind'].replace('_', ' ')}{org}{extra}"
+
+
+def _describe_many(summary: dict) -> list[str]:
+    n = summary["replications"]
+    lines = [f"Outcomes of {n} runs (95% Wilson intervals):"]
+    for kind in OUTCOMES:
+        s = summary["shares"][kind]
+        lines.append(f"  {kind.replace('_', ' '):10s} {s['runs']:5d}  {s['share']:6.1%}  "
+                     f"[{s['ci95'][0]:.1%}, {s['ci95'][1]:.1%}]")
+    for kind, t in summary["timing"].items():
+        lines.append(f"  {kind.replace('_', ' ')} at week: median {t['median_week']:g}, "
+                     f"IQR {t['iqr_weeks'][0]:g}-{t['iqr_weeks'][1]:g}, range {t['first_week']}-{t['last_week']}")
+    return lines
+
+
+def cmd_run(args) -> int:
+    scenario = load_scenario(args.scenario) if args.scenario else Scenario(name="baseline")
+    if args.steps:
+        scenario = scenario.replace({"run.steps": args.steps})
+    seed = scenario["run.seed"] if args.seed is None else args.seed
+    out = args.out or Path("results") / scenario.name
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder (--out needs a folder)")
+    progress = None
+    if args.replications > 1 and not args.quiet:
+        from tqdm import tqdm
+
+        def progress(it):
+            return tqdm(it, desc=f"{scenario.name}", unit="run", file=sys.stderr, disable=None)
+
+    t0 = time.perf_counter()
+    results: list[RunResult] = []
+    interrupted = False
+    try:
+        for result in iter_replications(scenario, seed, args.replications, engine=args.engine, progress=progress):
+            results.append(result)
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"\ninterrupted: keeping the {len(results)} finished run(s)", file=sys.stderr)
+        if not results:
+            return 130
+    elapsed = time.perf_counter() - t0
+    summary = summarise(results, scenario, seed, interrupted)
+    written = write_outputs(out, results, summary, plots=not args.no_plots)
+    if args.quiet:
+        if len(results) == 1:
+            r = results[0]
+            print(f"{r.outcome} {r.outcome_step if r.outcome_step is not None else '-'}")
+        else:
+            print(" ".join(f"{k}={v['runs']}" for k, v in summary["shares"].items()))
+        return 130 if interrupted else 0
+    print(f"buddysim {__version__} | scenario {scenario.name} | seed {seed} | {len(results)} run(s) "
+          f"x {scenario['run.steps']} weeks | {scenario['organisations.staff_a']} + "
+          f"{scenario['organisations.staff_b']} staff | {elapsed:.2f} s ({args.engine} engine)")
+    if scenario.description:
+        print("Question: " + scenario.description.splitlines()[0])
+    print()
+    lines = _describe_single(results[0]) if len(results) == 1 else _describe_many(summary)
+    print("\n".join(lines))
+    print()
+    print("Wrote: " + ", ".join(str(p) for p in written))
+    return 130 if interrupted else 0
+
+
+# --- validate / params / scenarios ------------------------------------------------------
+def cmd_validate(args) -> int:
+    status = 0
+    for f in args.files:
+        try:
+            sc = load_scenario(f)
+        except ScenarioError as exc:
+            print(f"buddysim: error: {exc}", file=sys.stderr)
+            status = EXIT_USAGE
+        else:
+            print(f"ok: {f} ({len(sc.changes)} parameter(s) differ from the defaults)")
+    return status
+
+
+def cmd_params(args) -> int:
+    rows = [p for p in PARAMS if args.section in (None, p.section)]
+    if args.markdown:
+        print("| key | default | unit | allowed | description |")
+        print("|---|---|---|---|---|")
+        for p in rows:
+            print(f"| `{p.key}` | `{p.default!r}` | {p.unit} | {p.allowed()} | {p.doc} |")
+        return 0
+    section = None
+    for p in rows:
+        if p.section != section:
+            section = p.section
+            print(f"\n[{section}]")
+        default = json.dumps(p.default)
+        print(f"  {p.name:30s} = {default:10s} {p.unit:20s} {p.allowed()}")
+        print(f"  {'':30s}   {p.doc}")
+    return 0
+
+
+def cmd_scenarios(args) -> int:
+    files = sorted(Path(args.dir).glob("*.toml"))
+    if not files:
+        raise UsageError(f"{args.dir}: no .toml scenario files here")
+    for f in files:
+        sc = load_scenario(f)
+        question = sc.description.splitlines()[0] if sc.description else ""
+        print(f"{str(f):45s} {question}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
