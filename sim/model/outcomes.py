@@ -55,11 +55,13 @@ class OutcomeTracker:
                                                     "adoption_min" if name.startswith("adoption") else
                                                     "trust_min"], 4)})
         self._prev = flags
+        if t == 0:  # the initial state is not a simulated week: spells count from week 1
+            return
         good = flags["trust_above_bed_in"] and flags["adoption_above_bed_in"]
         bad = flags["staff_trust_below_floor"] or flags["board_below_floor"]
         self.good_run = self.good_run + 1 if good else 0
         self.bad_run = self.bad_run + 1 if bad else 0
-        if self.outcome != UNDECIDED or t == 0:
+        if self.outcome != UNDECIDED:
             return
         if self.bad_run >= self.fail_weeks:
             self.outcome, self.step = FAILED, t

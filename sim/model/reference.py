@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..scenario import Scenario
-from .engine import COUNTERS, ORG_METRICS, StepContext
+from .engine import COUNTERS, METRICS, ORG_METRICS, StepContext
 from .mechanisms import (adoption, engagement, joint_working, leadership, messaging, peer_influence,
                          staff_turnover)
 from .outcomes import OutcomeTracker
@@ -365,6 +365,7 @@ class ReferenceModel:
         m["trust_min"] = min(m["partner_trust_a"], m["partner_trust_b"])
         m["adoption_min"] = min(m["adoption_a"], m["adoption_b"])
         m["board_min"] = min(m["board_commitment_a"], m["board_commitment_b"])
+        m = {k: m[k] for k in METRICS}
         self.tracker.update(self.week, m, self.ctx.events)
         m["step"] = self.week
         self.records.append(m)

@@ -1,0 +1,21 @@
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from sim import Scenario
+
+settings.register_profile("default", deadline=None, max_examples=30,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", deadline=None, max_examples=30, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+SMALL = {"organisations.staff_a": 60, "organisations.staff_b": 90, "organisations.team_size": 10,
+         "partnership.ties_per_100_staff": 40.0, "run.steps": 30}
+
+
+@pytest.fixture
+def small() -> Scenario:
+    """A small, fast scenario with every mechanism on and plenty of cross-organisation ties."""
+    return Scenario(SMALL, name="small")

@@ -1,0 +1,74 @@
+"""The fast engine and the one-agent-at-a-time reference give the same trajectories."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import BuddyingModel, ReferenceModel, Scenario, load_scenario, run
+
+from .conftest import SMALL
+from .test_model import scenarios
+
+ROOT = Path(__file__).resolve().parents[1]
+TOL = 1e-12
+
+
+def assert_same(sc, seed):
+    fast = BuddyingModel(sc, seed, agent_views=False)
+    ref = ReferenceModel(sc, seed)
+    fast.run_to_end()
+    ref.run_to_end()
+    a, b = pd.DataFrame(fast.records), pd.DataFrame(ref.records)
+    assert list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
+    sa, sb = fast.snapshot(), ref.snapshot()
+    for key in sb:
+        assert sa[key].shape == sb[key].shape, key
+        np.testing.assert_allclose(sa[key].astype(float), sb[key].astype(float), rtol=0, atol=TOL, err_msg=key)
+    assert fast.events == ref.events
+    assert (fast.outcome, fast.outcome_step) == (ref.outcome, ref.outcome_step)
+    return fast
+
+
+@pytest.mark.parametrize("name", ["baseline", "unstable_leadership", "mixed_messages", "large_buddy_imposes",
+                                  "place_based_goodwill", "narrow_bridges", "unions_excluded", "unions_as_partners",
+                                  "too_many_changes"])
+def test_bundled_scenarios_small(name):
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    scale = {"organisations.staff_a": min(sc["organisations.staff_a"], 120),
+             "organisations.staff_b": min(sc["organisations.staff_b"], 200),
+             "run.steps": 60, "partnership.ties_per_100_staff": 25.0}
+    model = assert_same(sc.replace(scale), 17)
+    assert model.records[-1]["step"] == 60
+
+
+@pytest.mark.parametrize("mixing", ["network", "well_mixed"])
+@pytest.mark.parametrize("scope", ["wide", "managers", "leaders"])
+def test_mixing_and_bridge_scopes(mixing, scope):
+    sc = Scenario({**SMALL, "culture.mixing": mixing, "partnership.bridge_scope": scope,
+                   "partnership.tie_growth_prob": 0.5, "run.steps": 40})
+    assert_same(sc, 3)
+
+
+def test_immediate_appointments_and_heavy_turnover():
+    sc = Scenario({**SMALL, "leadership.interim_weeks": 0.0, "leadership.turnover_a": 30.0,
+                   "staff.turnover_per_year": 4.0, "run.steps": 40})
+    model = assert_same(sc, 9)
+    assert any(e["kind"] == "departure" and not e["interim"] for e in model.events)
+
+
+@settings(max_examples=10)
+@given(scenarios(), st.integers(0, 2**32))
+def test_random_scenarios(sc, seed):
+    assert_same(sc, seed)
+
+
+def test_run_api_engines_agree():
+    sc = Scenario({**SMALL, "run.steps": 25})
+    a, b = run(sc, 4), run(sc, 4, engine="reference")
+    pd.testing.assert_frame_equal(a.series, b.series, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
+    assert a.outcome == b.outcome

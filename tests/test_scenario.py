@@ -1,0 +1,139 @@
+"""Scenario files: defaults, bundled files, and clear errors for bad input."""
+
+import math
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim import PARAMS, Scenario, ScenarioError, load_scenario, scenario_from_toml
+from sim.scenario import SECTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
+
+
+def test_every_parameter_is_documented_with_unit_and_range():
+    for p in PARAMS:
+        assert p.doc and p.unit, p.key
+        if p.kind in (int, float):
+            assert p.low is not None and p.high is not None, p.key
+            assert p.low <= p.default <= p.high, p.key
+        if p.choices:
+            assert p.default in p.choices
+    Scenario()  # the defaults pass their own validation
+
+
+def test_at_least_eight_bundled_scenarios_each_with_its_question():
+    assert len(BUNDLED) >= 8
+    assert (ROOT / "scenarios" / "baseline.toml") in BUNDLED
+    for f in BUNDLED:
+        sc = load_scenario(f)
+        assert "?" in sc.description.splitlines()[0], f"{f.name}: first comment must ask a question"
+
+
+def test_file_states_only_what_it_changes(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text("[leadership]\nturnover_a = 1.2\n")
+    sc = load_scenario(f)
+    assert sc.changes == {"leadership.turnover_a": 1.2}
+    assert sc["leadership.turnover_b"] == Scenario()["leadership.turnover_b"]
+
+
+def test_round_trip_through_toml():
+    sc = Scenario({"leadership.turnover_a": 1.2, "staff.union_stance": "partner", "mechanisms.unions": False,
+                   "organisations.staff_a": 300})
+    again = scenario_from_toml(sc.to_toml())
+    assert again == sc
+
+
+@pytest.mark.parametrize("text, key, fragment", [
+    ("[leadership]\nturnover_aa = 1.0\n", "leadership.turnover_aa", "did you mean 'turnover_a'"),
+    ("[leadershp]\nturnover_a = 1.0\n", "leadershp", "did you mean 'leadership'"),
+    ("[leadership]\nturnover_a = \"high\"\n", "leadership.turnover_a", "expected a number from 0 to 52"),
+    ("[leadership]\nturnover_a = 99.0\n", "leadership.turnover_a", "out of range"),
+    ("[organisations]\nstaff_a = 10.5\n", "organisations.staff_a", "expected an integer"),
+    ("[organisations]\nstaff_a = true\n", "organisations.staff_a", "got a boolean"),
+    ("[staff]\nunion_stance = \"partners\"\n", "staff.union_stance", "did you mean 'partner'"),
+    ("[mechanisms]\nmessaging = 1\n", "mechanisms.messaging", "expected true or false"),
+    ("leadership = 3\n", "leadership", "expected a table"),
+    ("[organisations]\nshare_clinical = 0.8\nshare_managerial = 0.3\n", "organisations.share_managerial", "must not exceed 1"),
+    ("[organisations]\nculture_a = 0.02\nattitude_sd = 0.3\n", "organisations.attitude_sd", "too wide"),
+    ("[system]\nhistory = nan\n", "system.history", "expected a number"),
+])
+def test_bad_values_are_named(tmp_path, text, key, fragment):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert str(f) in msg and key in msg and fragment in msg, msg
+
+
+def test_malformed_toml_names_its_line(tmp_path):
+    f = tmp_path / "broken.toml"
+    f.write_text("[run]\nsteps = 10\n\n[system\ncompetition = 0.5\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert str(f) in str(err.value) and "line 4" in str(err.value)
+
+
+def test_missing_and_non_utf8_files(tmp_path):
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(tmp_path / "nope.toml")
+    f = tmp_path / "latin.toml"
+    f.write_bytes(b"# caf\xe9\n")
+    with pytest.raises(ScenarioError, match="not UTF-8"):
+        load_scenario(f)
+    with pytest.raises(ScenarioError, match="is a directory"):
+        load_scenario(tmp_path)
+
+
+def test_scenario_text_is_never_evaluated(tmp_path):
+    marker = tmp_path / "pwned"
+    f = tmp_path / "evil.toml"
+    f.write_text(f'[staff]\nunion_stance = "__import__(\'os\').system(\'touch {marker}\')"\n')
+    with pytest.raises(ScenarioError, match="expected one of"):
+        load_scenario(f)
+    assert not marker.exists()
+
+
+# --- fuzzing: generated TOML documents never produce anything but a Scenario or a ScenarioError
+_names = st.sampled_from([p.name for p in PARAMS]) | st.text(string.ascii_lowercase + "_", min_size=1, max_size=12)
+_values = (st.integers(-10**20, 10**20) | st.floats(allow_nan=True, allow_infinity=True) | st.booleans()
+           | st.text(max_size=10) | st.lists(st.integers(), max_size=3))
+
+
+def _toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else ("inf" if v == math.inf else "-inf" if v == -math.inf else repr(v))
+    if isinstance(v, str):
+        return '"' + "".join(c if c.isalnum() else "_" for c in v) + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(str(x) for x in v) + "]"
+    return str(v)
+
+
+@given(st.dictionaries(st.sampled_from(SECTIONS) | st.text(string.ascii_lowercase, min_size=1, max_size=8),
+                       st.dictionaries(_names, _values, max_size=5), max_size=4))
+def test_generated_documents_never_traceback(doc):
+    text = "".join(f"[{sec}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in body.items())
+                   for sec, body in doc.items())
+    try:
+        sc = scenario_from_toml(text, source="fuzz.toml")
+    except ScenarioError as exc:
+        assert str(exc).startswith("fuzz.toml: ")
+    else:
+        assert isinstance(sc, Scenario)
+
+
+@given(st.text(max_size=200))
+def test_arbitrary_text_never_tracebacks(text):
+    try:
+        scenario_from_toml(text, source="fuzz.toml")
+    except ScenarioError:
+        pass
