@@ -192,7 +192,7 @@ def _describe_single(r: RunResult) -> list[str]:
     lines.append(f"  staff who left: A {int(s['leavers_a'].sum())}, B {int(s['leavers_b'].sum())}; "
                  f"weeks with conflicting messages: {int(s['message_conflict'].sum())}")
     lines.append("")
-    lines.append("Why (event log, first 12 of note):")
+    lines.append("Why: the event log (first 12 events; every event is in events.csv):")
     notable = [e for e in r.events if e["kind"] != "board_meeting_failed"]
     for e in notable[:12]:
         lines.append("  " + format_event(e))
