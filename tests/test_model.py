@@ -266,3 +266,13 @@ def test_run_reports_outcome_series_and_events(small):
         assert col in r.series
     assert all({"step", "kind", "org"} <= set(e) for e in r.events)
     assert (r.outcome_step is None) == (r.outcome == UNDECIDED)
+
+
+def test_extreme_turnover_rates_stay_finite():
+    """Found by hypothesis: a near-zero turnover rate once gave an overflowing initial tenure."""
+    for rate in (1e-40, 10.0):
+        sc = Scenario({**SMALL, "staff.turnover_per_year": rate, "leadership.turnover_a": 0.0})
+        model = BuddyingModel(sc, 1, agent_views=False)
+        model.run_to_end()
+        check_bounds(model)
+        assert np.all(np.isfinite(model.state.culture)) and model.state.tenure.max() <= 45 * 52 + 30

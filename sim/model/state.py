@@ -16,6 +16,7 @@ from .networks import incidence, team_small_world
 from .params import Derived
 
 ROLE_CLINICAL, ROLE_MANAGERIAL, ROLE_SUPPORT = 0, 1, 2
+MAX_TENURE = 45 * 52  # weeks: a working life
 
 
 @dataclass
@@ -56,21 +57,28 @@ class State:
         return copy.deepcopy(self)
 
 
+def org_means(values: np.ndarray, n_a: int) -> np.ndarray:
+    """Mean of ``values`` over A (rows ``:n_a``) and over B (the rest), in one pass."""
+    sums = np.add.reduceat(values, [0, n_a], dtype=np.float64)
+    return sums / np.array([n_a, values.size - n_a])
+
+
 def beta_draw(rng: np.random.Generator, mean, sd: float, size: int) -> np.ndarray:
     """Beta-distributed values in [0, 1] with the given mean(s) and standard deviation.
 
     ``mean`` may be a scalar or an array of length ``size``. A mean of exactly 0
     or 1, or ``sd == 0``, gives that constant (the scenario loader guarantees
-    ``sd**2 < mean*(1-mean)`` otherwise). Always consumes one Beta draw per value
-    so that the random stream does not depend on the means.
+    ``sd**2 < mean*(1-mean)`` otherwise). With ``sd > 0`` it consumes one Beta draw
+    per value, so the random stream does not depend on the means.
     """
     m = np.broadcast_to(np.asarray(mean, dtype=float), (size,))
     if sd <= 0.0:
         return m.copy()
     interior = (m > 0.0) & (m < 1.0)
     mm = np.where(interior, m, 0.5)
-    kappa = mm * (1.0 - mm) / (sd * sd) - 1.0
-    kappa = np.maximum(kappa, 1e-6)
+    with np.errstate(divide="ignore", over="ignore"):  # a vanishing sd gives inf, clipped below
+        kappa = mm * (1.0 - mm) / (sd * sd) - 1.0
+    kappa = np.clip(kappa, 1e-6, 1e12)  # 1e12: a spread below ~1e-6 is no spread (and avoids inf)
     x = rng.beta(mm * kappa, (1.0 - mm) * kappa, size=size)
     return np.where(interior, x, m)
 
@@ -106,9 +114,10 @@ def build_initial_state(P: Derived, rng: np.random.Generator) -> State:
     loyalty = beta_draw(rng, sc["staff.loyalty"], sd, n)
     fatigue = np.zeros(n)
     adopted = rng.random(n) < np.array([sc["organisations.adoption_a"], sc["organisations.adoption_b"]])[o]
+    # Tenure: exponential with the turnover's mean, within a working life (at most 45 years).
     rate = sc["staff.turnover_per_year"]
-    mean_tenure = 52.0 / rate if rate > 0 else 520.0
-    tenure = np.floor(rng.exponential(mean_tenure, n)).astype(np.int64)
+    mean_tenure = min(52.0 / rate, MAX_TENURE) if rate > 0 else MAX_TENURE
+    tenure = np.minimum(np.floor(rng.exponential(mean_tenure, n)), MAX_TENURE).astype(np.int64)
 
     # Executive teams.
     k = P.seats
@@ -117,7 +126,7 @@ def build_initial_state(P: Derived, rng: np.random.Generator) -> State:
     lo = l_org.astype(np.int64)
     l_commit = np.clip(P.commitment_mean[lo] + sc["leadership.commitment_sd"] * rng.standard_normal(2 * k), 0.0, 1.0)
     turnover = np.array([sc["leadership.turnover_a"], sc["leadership.turnover_b"]])[lo]
-    l_tenure = np.floor(rng.exponential(52.0 / np.maximum(turnover, 0.1))).astype(np.int64)
+    l_tenure = np.minimum(np.floor(rng.exponential(52.0 / np.maximum(turnover, 0.1))), MAX_TENURE).astype(np.int64)
     l_vacant = np.zeros(2 * k, bool)
 
     # Initial cross-organisation ties, set by history and geography.

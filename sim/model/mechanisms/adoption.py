@@ -30,7 +30,7 @@ def readiness_constant(P) -> float:
 
 
 def apply(st, P, ctx, draws) -> None:
-    _, rho = engagement.terms(st, P)
+    rho = engagement.resistance(st, P)
     z = (readiness_constant(P)
          + P["initiative.adoption_culture_weight"] * (st.culture - 0.5)
          + P["initiative.adoption_trust_weight"] * (st.tl - 0.5)

@@ -36,23 +36,24 @@ def person_terms(role: int, union: bool, P) -> tuple[float, float]:
     return e, rho
 
 
-def terms(st, P) -> tuple[np.ndarray, np.ndarray]:
-    """(engagement target, resistance) for everyone, vectorised."""
-    e = np.full(st.n, P["partnership.engagement_authenticity"])
-    rho = P.resistance_role[st.role]
+def resistance(st, P, idx=None) -> np.ndarray:
+    """Resistance of everyone (or of rows ``idx``), vectorised."""
+    role = st.role if idx is None else st.role[idx]
+    rho = P.resistance_role[role]
     if P.on["unions"] and P.union_stance != 0:
+        union = st.union if idx is None else st.union[idx]
         u = P["staff.union_amplification"]
-        if P.union_stance > 0:
-            e = np.where(st.union, e + u * (1.0 - e), e)
-            rho = np.where(st.union, rho * (1.0 - u), rho)
-        else:
-            e = np.where(st.union, e * (1.0 - u), e)
-            rho = np.where(st.union, rho + u * (1.0 - rho), rho)
-    return e, rho
+        rho = np.where(union, rho * (1.0 - u) if P.union_stance > 0 else rho + u * (1.0 - rho), rho)
+    return rho
 
 
 def apply(st, P, ctx, draws) -> None:
-    reached = draws < P.engage_prob
-    target, rho = terms(st, P)
-    q = P["partnership.engagement_influence"] * (1.0 - rho)
-    st.tl = np.where(reached, st.tl + q * (target - st.tl), st.tl)
+    idx = np.flatnonzero(draws < P.engage_prob)
+    e = P["partnership.engagement_authenticity"]
+    target = np.full(idx.size, e)
+    if P.on["unions"] and P.union_stance != 0:
+        u = P["staff.union_amplification"]
+        target = np.where(st.union[idx], e + u * (1.0 - e) if P.union_stance > 0 else e * (1.0 - u), target)
+    q = P["partnership.engagement_influence"] * (1.0 - resistance(st, P, idx))
+    tl = st.tl[idx]
+    st.tl[idx] = tl + q * (target - tl)

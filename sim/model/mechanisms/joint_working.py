@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..state import eligible_for_bridges
+from ..state import eligible_for_bridges, org_means
 
 
 def draw(rng: np.random.Generator, n_ties: int):
@@ -61,10 +61,10 @@ def apply(st, P, ctx, draws) -> None:
     gain, loss = P["partnership.trust_gain"], P["partnership.trust_loss"]
     z0 = context_logit(P)
     # --- boards (use the state at the start of the submodel) -------------------
-    c_mean = np.array([st.culture[st.org == o].mean() for o in (0, 1)])
-    stance = np.array([st.l_commit[st.l_org == o].mean() for o in (0, 1)])
     board_met = board[0] < P.board_meet_prob
     if board_met:
+        c_mean = org_means(st.culture, P.n_a)
+        stance = st.l_commit.reshape(2, -1).mean(axis=1)
         zb = (z0 + P["partnership.success_trust_weight"] * ((stance[0] + stance[1]) / 2.0 - 0.5)
               - P["partnership.success_distance_weight"] * abs(c_mean[0] - c_mean[1]))
         ok = board[1] < logistic(zb)
@@ -83,10 +83,12 @@ def apply(st, P, ctx, draws) -> None:
     ok = met & (succ < logistic(z))
     bad = met & ~ok
     n = st.n
-    S = np.bincount(u[ok], minlength=n) + np.bincount(v[ok], minlength=n)
-    F = np.bincount(u[bad], minlength=n) + np.bincount(v[bad], minlength=n)
-    touched = (S + F) > 0
-    st.tp = np.where(touched, trust_update(st.tp, S, F, gain, loss), st.tp)
+    # Tally successes and failures per person over the people who met at all.
+    people, where = np.unique(np.concatenate([u[met], v[met]]), return_inverse=True)
+    won = np.concatenate([ok[met], ok[met]])
+    S = np.bincount(where[won], minlength=people.size)
+    F = np.bincount(where[~won], minlength=people.size)
+    st.tp[people] = trust_update(st.tp[people], S, F, gain, loss)
     ctx.count("encounters", int(met.sum()))
     ctx.count("successes", int(ok.sum()))
 
@@ -105,9 +107,10 @@ def apply(st, P, ctx, draws) -> None:
     keep_old = w >= P["partnership.tie_floor"]
     ctx.count("ties_lost", int((~keep_old).sum()))
     u, v, w = u[keep_old], v[keep_old], w[keep_old]
-    elig = eligible_for_bridges(P, st.role)
-    cand = elig[nu] & elig[nv]
-    nu, nv = nu[cand], nv[cand]
+    if P["partnership.bridge_scope"] != "wide":
+        elig = eligible_for_bridges(P, st.role)
+        cand = elig[nu] & elig[nv]
+        nu, nv = nu[cand], nv[cand]
     if nu.size:
         key_new = nu * n + nv
         _, first = np.unique(key_new, return_index=True)

@@ -24,12 +24,13 @@ def draw(rng: np.random.Generator, n: int):
 
 
 def board_stance(st) -> np.ndarray:
-    return np.array([st.l_commit[st.l_org == o].mean() for o in (0, 1)])
+    """Mean commitment of each organisation's seats (seats of A come first, then B)."""
+    return st.l_commit.reshape(2, -1).mean(axis=1)
 
 
 def org_visibility(st, P) -> np.ndarray:
     per_seat = np.where(st.l_vacant, P["leadership.interim_visibility"], 1.0)
-    return P.visibility * np.array([per_seat[st.l_org == o].mean() for o in (0, 1)])
+    return P.visibility * per_seat.reshape(2, -1).mean(axis=1)
 
 
 def messages(st, P, eps) -> tuple[np.ndarray, float]:
@@ -44,9 +45,11 @@ def apply(st, P, ctx, draws) -> None:
     m, gap = messages(st, P, eps)
     ctx.note_gap(gap, P["leadership.conflict_threshold"])
     vis = org_visibility(st, P)
-    heard = hear < vis[st.org]
+    n_a = P.n_a
+    heard = np.flatnonzero(np.concatenate([hear[:n_a] < vis[0], hear[n_a:] < vis[1]]))
     r = P["leadership.message_influence"] * (1.0 - gap)
     k = P["leadership.conflict_cost"] * gap
-    mo = m[st.org]
-    st.tl = np.where(heard, st.tl + r * (mo - st.tl) - k * st.tl, st.tl)
-    st.tp = np.where(heard, st.tp + r * (mo - st.tp), st.tp)
+    mo = np.where(heard < n_a, m[0], m[1])
+    tl, tp = st.tl[heard], st.tp[heard]
+    st.tl[heard] = tl + r * (mo - tl) - k * tl
+    st.tp[heard] = tp + r * (mo - tp)

@@ -1,0 +1,115 @@
+"""Time per run and per agent-step, and peak memory, from 1k to 1M staff; fast vs reference.
+
+    .venv/bin/python benchmarks/run_scaling.py [--sizes 1000 10000 100000 1000000] [--steps 156]
+        [--reference-max 10000] [--repeats 3] [--out benchmarks/results]
+
+Each size runs in a fresh subprocess (so peak memory is that run's alone): the
+bundled baseline scenario with staff split 40/60 between A and B, every
+mechanism on, per-step metrics recorded. Build time (networks and initial
+state) is reported separately from stepping. Prints a table, writes
+``scaling.csv`` and a log-log figure ``scaling.png`` into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+from sim import Scenario, BuddyingModel, ReferenceModel, load_scenario
+n, steps, engine, repeats = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+sc = load_scenario("scenarios/baseline.toml").replace({"organisations.staff_a": int(n * 0.4),
+        "organisations.staff_b": n - int(n * 0.4), "run.steps": steps})
+Model = {"fast": lambda: BuddyingModel(sc, 1, agent_views=False), "reference": lambda: ReferenceModel(sc, 1)}[engine]
+best = None
+for _ in range(repeats):
+    t0 = time.perf_counter(); m = Model(); t1 = time.perf_counter(); m.run_to_end(); t2 = time.perf_counter()
+    if best is None or t2 - t0 < best[0] + best[1]:
+        best = (t1 - t0, t2 - t1, m.outcome, m.records[-1]["trust_min"])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"build_s": best[0], "step_s": best[1], "outcome": best[2], "trust_min": best[3], "peak_bytes": peak}))
+"""
+
+BASE = r"""
+import json, resource, sys
+import sim, numpy, pandas
+print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def child(code: str, *args) -> dict:
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000, 1_000_000])
+    ap.add_argument("--steps", type=int, default=156)
+    ap.add_argument("--reference-max", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    base = child(BASE)["peak_bytes"]
+    rows = []
+    print(f"{platform.machine()} {platform.python_version()}, {os.cpu_count()} cores; "
+          f"interpreter + imports peak RSS {base / 2**20:.0f} MiB")
+    print(f"{'staff':>9} {'engine':>9} {'build s':>8} {'steps s':>8} {'total s':>8} {'us/agent-step':>14} "
+          f"{'build %':>8} {'peak MiB':>9} {'B/staff':>8}")
+    for n in args.sizes:
+        for engine in ("fast", "reference"):
+            if engine == "reference" and n > args.reference_max:
+                continue
+            r = child(CHILD, n, args.steps, engine, args.repeats if engine == "fast" else 1)
+            total = r["build_s"] + r["step_s"]
+            row = {"staff": n, "engine": engine, "steps": args.steps, **r, "total_s": total,
+                   "us_per_agent_step": r["step_s"] / (n * args.steps) * 1e6,
+                   "build_share": r["build_s"] / total,
+                   "bytes_per_staff": max(0, r["peak_bytes"] - base) / n}
+            rows.append(row)
+            print(f"{n:>9} {engine:>9} {r['build_s']:8.3f} {r['step_s']:8.3f} {total:8.3f} "
+                  f"{row['us_per_agent_step']:14.3f} {row['build_share']:8.1%} {r['peak_bytes'] / 2**20:9.0f} "
+                  f"{row['bytes_per_staff']:8.0f}")
+    fast = {r["staff"]: r for r in rows if r["engine"] == "fast"}
+    for r in rows:
+        if r["engine"] == "reference":
+            print(f"reference / fast at {r['staff']} staff: {r['total_s'] / fast[r['staff']]['total_s']:.1f}x "
+                  f"(same outcome: {r['outcome'] == fast[r['staff']]['outcome']}, "
+                  f"same trust_min: {abs(r['trust_min'] - fast[r['staff']]['trust_min']) <= 1e-12})")
+    per = [fast[n]["us_per_agent_step"] for n in sorted(fast)]
+    print(f"per agent-step, max/min across sizes: {max(per) / min(per):.2f}x")
+    with open(args.out / "scaling.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    for engine, colour in (("fast", "#1b9e77"), ("reference", "#d95f02")):
+        pts = sorted((r["staff"], r["us_per_agent_step"]) for r in rows if r["engine"] == engine)
+        if pts:
+            ax.loglog(*zip(*pts), "o-", color=colour, label=f"{engine} engine")
+    ax.set_xlabel("staff (both trusts)")
+    ax.set_ylabel("microseconds per agent-step")
+    ax.set_title(f"buddysim: cost per agent-step ({args.steps} weekly steps, all mechanisms)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.savefig(args.out / "scaling.png", dpi=110)
+    print(f"wrote {args.out / 'scaling.csv'} and {args.out / 'scaling.png'}")
+
+
+if __name__ == "__main__":
+    main()
