@@ -13,7 +13,7 @@ import numpy as np
 from .mechanisms import (adoption, competition, embedding, engagement, initiative, joint_working,
                          leadership, messaging, peer_influence, staff_turnover)
 from .params import Derived
-from .state import State
+from .state import State, org_means
 
 COUNTERS = ("encounters", "successes", "ties_formed", "ties_lost", "leavers_a", "leavers_b",
             "influence_pairs")
@@ -89,20 +89,15 @@ METRICS = (
 )
 
 
-def org_means(values: np.ndarray, n_a: int) -> tuple[float, float]:
-    return float(values[:n_a].mean()), float(values[n_a:].mean())
-
-
 def measure(st: State, P: Derived, ctx: StepContext) -> dict:
     out = {}
     for name, attr in ORG_METRICS.items():
-        a, b = org_means(getattr(st, attr), P.n_a)
+        a, b = org_means(getattr(st, attr), P.n_a).tolist()
         out[f"{name}_a"], out[f"{name}_b"] = a, b
-    k = P.seats
-    out["board_commitment_a"] = float(st.l_commit[:k].mean())
-    out["board_commitment_b"] = float(st.l_commit[k:].mean())
-    out["interim_seats_a"] = int(st.l_vacant[:k].sum())
-    out["interim_seats_b"] = int(st.l_vacant[k:].sum())
+    board = st.l_commit.reshape(2, -1).mean(axis=1).tolist()
+    interim = st.l_vacant.reshape(2, -1).sum(axis=1).tolist()
+    out["board_commitment_a"], out["board_commitment_b"] = board
+    out["interim_seats_a"], out["interim_seats_b"] = interim
     out["cross_ties"] = int(st.x_u.size)
     out["message_gap"] = ctx.gap
     out["message_conflict"] = int(ctx.conflict)

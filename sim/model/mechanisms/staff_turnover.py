@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..state import beta_draw
+from ..state import beta_draw, org_means
 
 
 def draw_leave(rng: np.random.Generator, n: int):
@@ -28,15 +28,16 @@ def draw_leave(rng: np.random.Generator, n: int):
 
 
 def draw_newcomers(rng: np.random.Generator, P, orgs: np.ndarray):
+    """Union membership, culture, partner trust and leadership trust of ``orgs.size`` newcomers."""
     k = orgs.size
     o = orgs.astype(np.int64)
     sc = P.sc
-    sd = sc["organisations.attitude_sd"]
     union = rng.random(k) < sc["staff.union_density"]
-    culture = beta_draw(rng, np.array([sc["staff.hire_culture_a"], sc["staff.hire_culture_b"]])[o], sd, k)
-    tp = beta_draw(rng, P.partner_trust_mean, sd, k)
-    tl = beta_draw(rng, np.array([sc["staff.leader_trust_a"], sc["staff.leader_trust_b"]])[o], sd, k)
-    return union, culture, tp, tl
+    means = np.concatenate([np.array([sc["staff.hire_culture_a"], sc["staff.hire_culture_b"]])[o],
+                            np.full(k, P.partner_trust_mean),
+                            np.array([sc["staff.leader_trust_a"], sc["staff.leader_trust_b"]])[o]])
+    x = beta_draw(rng, means, sc["organisations.attitude_sd"], 3 * k)
+    return union, x[:k], x[k:2 * k], x[2 * k:]
 
 
 def leave_prob(tl, fatigue, P):
@@ -48,28 +49,30 @@ def leave_prob(tl, fatigue, P):
 def apply(st, P, ctx, rng) -> None:
     u = draw_leave(rng, st.n)
     leave = u < leave_prob(st.tl, st.fatigue, P)
-    c = st.culture
-    mean = np.array([c[st.org == o].mean() for o in (0, 1)])
+    n_a = P.n_a
+    # Socialisation of everyone toward their organisation's mean (leavers are overwritten below).
+    mean = org_means(st.culture, n_a)
+    target = np.empty(st.n)
+    target[:n_a], target[n_a:] = mean[0], mean[1]
     pull = P["staff.socialisation_rate"] * np.exp(-st.tenure / P["staff.socialisation_weeks"])
-    c = c + pull * (mean[st.org] - c)
-    tenure = st.tenure + 1
+    c = st.culture
+    st.culture = c + pull * (target - c)
+    st.tenure += 1
+    # Newcomers take the leavers' posts.
     idx = np.flatnonzero(leave)
-    union, nc, ntp, ntl = draw_newcomers(rng, P, st.org[idx])
-    c[idx] = nc
-    tenure[idx] = 0
-    st.culture, st.tenure = c, tenure
-    st.union = st.union.copy()
+    union, culture, tp, tl = draw_newcomers(rng, P, st.org[idx])
+    st.culture[idx] = culture
+    st.tenure[idx] = 0
     st.union[idx] = union
-    for name, value in (("tp", ntp), ("tl", ntl)):
-        arr = getattr(st, name).copy()
-        arr[idx] = value
-        setattr(st, name, arr)
-    st.loyalty = np.where(leave, P["staff.newcomer_loyalty"], st.loyalty)
-    st.fatigue = np.where(leave, 0.0, st.fatigue)
-    st.adopted = st.adopted & ~leave
+    st.tp[idx] = tp
+    st.tl[idx] = tl
+    st.loyalty[idx] = P["staff.newcomer_loyalty"]
+    st.fatigue[idx] = 0.0
+    st.adopted[idx] = False
     if idx.size and st.x_u.size:
         keep = ~(leave[st.x_u] | leave[st.x_v])
-        ctx.count("ties_lost", int((~keep).sum()))
+        ctx.count("ties_lost", int(keep.size - np.count_nonzero(keep)))
         st.x_u, st.x_v, st.x_w = st.x_u[keep], st.x_v[keep], st.x_w[keep]
-    ctx.count("leavers_a", int(leave[:P.n_a].sum()))
-    ctx.count("leavers_b", int(leave[P.n_a:].sum()))
+    n_left_a = int(np.count_nonzero(leave[:n_a]))
+    ctx.count("leavers_a", n_left_a)
+    ctx.count("leavers_b", idx.size - n_left_a)
