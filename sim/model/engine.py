@@ -1,7 +1,7 @@
 """The fast engine: one week of the model over arrays, in the fixed submodel order.
 
 ODD "Process overview and scheduling": each week the submodels run in the
-order of :data:`sim.model.mechanisms.ORDER`; within a submodel every update is
+order of :data:`PIPELINE`; within a submodel every update is
 computed from the state at the start of that submodel (synchronous); a
 switched-off submodel neither changes the state nor draws random numbers.
 """
@@ -49,30 +49,67 @@ class StepContext:
         self.in_conflict = self.conflict
 
 
+def _leadership(st, P, rng, ctx):
+    leadership.apply(st, P, ctx, leadership.draw(rng, st.l_org.size))
+
+
+def _messaging(st, P, rng, ctx):
+    messaging.apply(st, P, ctx, messaging.draw(rng, st.n))
+
+
+def _engagement(st, P, rng, ctx):
+    engagement.apply(st, P, ctx, engagement.draw(rng, st.n))
+
+
+def _initiative(st, P, rng, ctx):
+    initiative.apply(st, P, ctx, None)
+
+
+def _joint_working(st, P, rng, ctx):
+    joint_working.apply(st, P, ctx, joint_working.draw(rng, st.x_u.size))
+
+
+def _competition(st, P, rng, ctx):
+    competition.apply(st, P, ctx, None)
+
+
+def _peer_influence(st, P, rng, ctx):
+    peer_influence.apply(st, P, ctx, peer_influence.draw(rng, P, st.n, st.e_u.size, st.x_u.size))
+
+
+def _adoption(st, P, rng, ctx):
+    adoption.apply(st, P, ctx, adoption.draw(rng, st.n))
+
+
+def _embedding(st, P, rng, ctx):
+    embedding.apply(st, P, ctx, None)
+
+
+def _staff_turnover(st, P, rng, ctx):
+    staff_turnover.apply(st, P, ctx, rng)
+
+
+#: (switch in ``[mechanisms]``, weekly update) in the fixed order of docs/ODD.md section 3.
+PIPELINE = (
+    ("leadership_turnover", _leadership),
+    ("messaging", _messaging),
+    ("engagement", _engagement),
+    ("initiative_load", _initiative),
+    ("joint_working", _joint_working),
+    ("competition", _competition),
+    ("peer_influence", _peer_influence),
+    ("adoption", _adoption),
+    ("embedding", _embedding),
+    ("staff_turnover", _staff_turnover),
+)
+
+
 def step(st: State, P: Derived, rng: np.random.Generator, ctx: StepContext) -> None:
     """Advance the state by one week (fast engine)."""
     on = P.on
-    n = st.n
-    if on["leadership_turnover"]:
-        leadership.apply(st, P, ctx, leadership.draw(rng, st.l_org.size))
-    if on["messaging"]:
-        messaging.apply(st, P, ctx, messaging.draw(rng, n))
-    if on["engagement"]:
-        engagement.apply(st, P, ctx, engagement.draw(rng, n))
-    if on["initiative_load"]:
-        initiative.apply(st, P, ctx, None)
-    if on["joint_working"]:
-        joint_working.apply(st, P, ctx, joint_working.draw(rng, st.x_u.size))
-    if on["competition"]:
-        competition.apply(st, P, ctx, None)
-    if on["peer_influence"]:
-        peer_influence.apply(st, P, ctx, peer_influence.draw(rng, P, n, st.e_u.size, st.x_u.size))
-    if on["adoption"]:
-        adoption.apply(st, P, ctx, adoption.draw(rng, n))
-    if on["embedding"]:
-        embedding.apply(st, P, ctx, None)
-    if on["staff_turnover"]:
-        staff_turnover.apply(st, P, ctx, rng)
+    for switch, update in PIPELINE:
+        if on[switch]:
+            update(st, P, rng, ctx)
 
 
 # --- per-step metrics ------------------------------------------------------------

@@ -10,16 +10,4 @@ two engines see identical random numbers and must produce identical states.
 from . import (adoption, competition, embedding, engagement, initiative, joint_working, leadership,
                messaging, peer_influence, staff_turnover)
 
-#: (scenario switch, module) in the fixed weekly order.
-ORDER = (
-    ("leadership_turnover", leadership),
-    ("messaging", messaging),
-    ("engagement", engagement),
-    ("initiative_load", initiative),
-    ("joint_working", joint_working),
-    ("competition", competition),
-    ("peer_influence", peer_influence),
-    ("adoption", adoption),
-    ("embedding", embedding),
-    ("staff_turnover", staff_turnover),
-)
+# The weekly order is sim.model.engine.PIPELINE (docs/ODD.md, section 3).
