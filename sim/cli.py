@@ -71,6 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--section", choices=SECTIONS, help="only this section")
     p.add_argument("--markdown", action="store_true", help="as a Markdown table")
 
+    p = sub.add_parser("sweep", help="run an experiment file: a design of runs, resumable, on cores or a cluster")
+    p.add_argument("experiment", help="experiment file (.toml)")
+    p.add_argument("--workers", "-w", type=_positive_int,
+                   help="local worker processes (default: all cores; 1 = serial in this process)")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or scheduler file (.json); "
+                                       "default: $DASK_SCHEDULER_ADDRESS if set")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I of N (1-based; e.g. one SLURM array task)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<experiment name>)")
+    p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("merge", help="join the shards of a sweep into its final tables")
+    p.add_argument("folder", type=Path, help="the sweep's output folder")
+
     p = sub.add_parser("scenarios", help="list the bundled scenarios and the question each asks")
     p.add_argument("--dir", type=Path, default=Path("scenarios"), help="folder of scenarios (default: scenarios)")
     return parser
@@ -80,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "validate": cmd_validate, "params": cmd_params,
-                "scenarios": cmd_scenarios}[args.command](args)
+        return {"run": cmd_run, "validate": cmd_validate, "params": cmd_params, "sweep": cmd_sweep,
+                "merge": cmd_merge, "scenarios": cmd_scenarios}[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -275,6 +289,54 @@ def cmd_run(args) -> int:
     print()
     print("Wrote: " + ", ".join(str(p) for p in written))
     return 130 if interrupted else 0
+
+
+# --- sweep / merge ----------------------------------------------------------------------
+def cmd_sweep(args) -> int:
+    import os
+
+    from .sweep import load_experiment, parse_shard, plan, sweep
+
+    exp = load_experiment(args.experiment)
+    shard = parse_shard(args.shard)
+    scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if scheduler and args.workers:
+        raise UsageError("--workers is for local processes; with a Dask scheduler the cluster's workers are used")
+    out = args.out or Path("results") / exp.name
+    table, keys, size, chunks = plan(exp)
+    where = f"Dask scheduler {scheduler}" if scheduler else (
+        f"{args.workers or os.cpu_count()} local worker(s)")
+    print(f"experiment {exp.name}: {exp.design} design over {len(keys)} parameter(s), "
+          f"{table['point'].nunique()} point(s) x {exp.replications} replication(s) = {len(table)} runs "
+          f"in {len(chunks)} chunks of {size}; {where}; -> {out}")
+    if args.dry_run:
+        return 0
+    progress = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        def progress(total, initial):
+            return tqdm(total=total, initial=initial, unit="run", file=sys.stderr, disable=None, smoothing=0.1)
+    t0 = time.perf_counter()
+    try:
+        manifest = sweep(exp, out, workers=args.workers, scheduler=scheduler, shard=shard, progress=progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished chunks are saved in {out}; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    c = manifest.get("counts", {})
+    print(f"{manifest['status']} in {time.perf_counter() - t0:.1f} s: {c.get('done', '-')} runs done, "
+          f"{c.get('failed', '-')} failed -> {out}")
+    return 0
+
+
+def cmd_merge(args) -> int:
+    from .sweep import merge
+
+    manifest = merge(args.folder)
+    c = manifest["counts"]
+    print(f"merged: {c.get('done')} runs done, {c.get('failed')} failed -> {args.folder}")
+    return 0
 
 
 # --- validate / params / scenarios ------------------------------------------------------

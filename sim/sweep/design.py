@@ -1,0 +1,405 @@
+"""Experiment files and their design tables.
+
+An experiment file (TOML, data only) names a base scenario, the parameters to
+vary, a design, replications, a master seed and what to record::
+
+    [experiment]
+    scenario = "../scenarios/baseline.toml"   # relative to this file; default: all defaults
+    design = "grid"                           # grid | lhs | sobol | morris | table
+    replications = 10
+    seed = 2013
+
+    [set]                                     # fixed changes to the base scenario
+    "run.steps" = 104
+
+    [vary."leadership.turnover_a"]
+    values = [0.1, 0.5, 1.0, 2.0]             # or: low, high (and steps for a grid; scale = "log")
+
+    [record]
+    series = ["partner_trust_a", "trust_min"] # per-step series to keep (default: none)
+    every = 4                                 # keep every 4th week (and the last)
+
+The design table has one row per run: ``run_id``, ``point``, ``replication``,
+``seed`` and one column per varied parameter. Seeds come from
+``numpy.random.SeedSequence(seed)``: run ``k`` gets the ``k``-th independent
+stream (or, with ``common_random_numbers = true``, replication ``r`` gets the
+same stream at every point), so a run's result depends only on its
+parameters and its seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model.engine import METRICS
+from ..run import replication_seed
+from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, _did_you_mean, load_scenario
+
+DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
+EXPERIMENT_KEYS = {"name", "scenario", "design", "samples", "replications", "seed", "levels",
+                   "second_order", "common_random_numbers", "chunk", "description"}
+VARY_KEYS = {"values", "low", "high", "steps", "scale"}
+RECORD_KEYS = {"series", "every"}
+TOP_KEYS = {"experiment", "set", "vary", "record", "points"}
+
+
+class ExperimentError(ScenarioError):
+    """An experiment file that does not fit the schema (same form as scenario errors)."""
+
+
+@dataclass
+class Factor:
+    key: str
+    values: list | None = None
+    low: float | None = None
+    high: float | None = None
+    steps: int | None = None
+    scale: str = "linear"
+
+    @property
+    def kind(self):
+        return PARAM_BY_KEY[self.key].kind
+
+    def grid(self) -> list:
+        if self.values is not None:
+            return list(self.values)
+        if self.scale == "log":
+            pts = np.geomspace(self.low, self.high, self.steps)
+        else:
+            pts = np.linspace(self.low, self.high, self.steps)
+        return [self._cast(x) for x in pts.tolist()]
+
+    def from_unit(self, u: np.ndarray) -> list:
+        """Map points of [0, 1] to the factor's values (uniform, log-uniform or a discrete choice)."""
+        if self.values is not None:
+            idx = np.minimum((u * len(self.values)).astype(int), len(self.values) - 1)
+            return [self.values[i] for i in idx]
+        if self.scale == "log":
+            x = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        else:
+            x = self.low + u * (self.high - self.low)
+        return [self._cast(v) for v in x.tolist()]
+
+    def _cast(self, x: float):
+        if self.kind is int:
+            return int(round(x))
+        return float(x)
+
+
+@dataclass
+class Experiment:
+    name: str
+    path: Path | None
+    text: str
+    base: Scenario
+    fixed: dict
+    factors: list[Factor]
+    design: str
+    samples: int
+    replications: int
+    seed: int
+    levels: int = 4
+    second_order: bool = False
+    common_random_numbers: bool = False
+    chunk: int | None = None
+    series: list[str] = field(default_factory=list)
+    every: int = 1
+    points: list[dict] | None = None
+    description: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def scenario_for(self, params: dict) -> Scenario:
+        return self.base.replace(params)
+
+    # --- the design ---------------------------------------------------------------------
+    def points_table(self) -> pd.DataFrame:
+        """One row per design point (no replications), columns = varied parameters."""
+        keys = [f.key for f in self.factors]
+        if self.design == "grid":
+            rows = list(itertools.product(*[f.grid() for f in self.factors])) if self.factors else [()]
+            return pd.DataFrame(rows, columns=keys)
+        if self.design == "table":
+            return pd.DataFrame(self.points)
+        if self.design == "lhs":
+            from scipy.stats import qmc
+
+            u = qmc.LatinHypercube(d=len(self.factors), seed=np.random.default_rng(self._design_seed())).random(
+                self.samples)
+        else:
+            from SALib.sample import morris as morris_sample
+            from SALib.sample import sobol as sobol_sample
+
+            problem = self.salib_problem(unit=True)
+            if self.design == "sobol":
+                u = sobol_sample.sample(problem, self.samples, calc_second_order=self.second_order,
+                                        seed=self._design_seed() % 2**32)
+            else:
+                u = morris_sample.sample(problem, self.samples, num_levels=self.levels,
+                                         seed=self._design_seed() % 2**32)
+        return pd.DataFrame({f.key: f.from_unit(u[:, j]) for j, f in enumerate(self.factors)})
+
+    def salib_problem(self, unit: bool = False) -> dict:
+        return {"num_vars": len(self.factors), "names": [f.key for f in self.factors],
+                "bounds": [[0.0, 1.0] if unit or f.values is not None else [f.low, f.high] for f in self.factors]}
+
+    def _design_seed(self) -> int:
+        return replication_seed(self.seed, 2**31)  # a stream of its own, apart from the runs'
+
+    def design_table(self) -> pd.DataFrame:
+        """One row per run: run_id, point, replication, seed, then the varied parameters."""
+        pts = self.points_table()
+        n_pts, reps = len(pts), self.replications
+        point = np.repeat(np.arange(n_pts), reps)
+        rep = np.tile(np.arange(reps), n_pts)
+        run_id = np.arange(n_pts * reps)
+        if self.common_random_numbers:
+            seeds = [replication_seed(self.seed, int(r)) for r in rep]
+        else:
+            seeds = [replication_seed(self.seed, int(k)) for k in run_id]
+        table = pd.DataFrame({"run_id": run_id, "point": point, "replication": rep,
+                              "seed": np.array(seeds, dtype=np.uint64).astype(np.int64)})
+        for col in pts.columns:
+            table[col] = np.repeat(pts[col].to_numpy(dtype=object), reps)
+        return table
+
+
+# --- loading -------------------------------------------------------------------------------
+def _err(source, key, msg):
+    return ExperimentError(source, key, msg)
+
+
+def _unknown(source, prefix, key, allowed):
+    return _err(source, f"{prefix}{key}", "unknown key" + _did_you_mean(key, allowed)
+                + "; allowed: " + ", ".join(sorted(allowed)))
+
+
+def _int(source, key, value, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        rng = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise _err(source, key, f"expected an integer {rng}, got {value!r}")
+    return value
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _err(source, None, "no such file") from None
+    except (IsADirectoryError, UnicodeDecodeError, OSError) as exc:
+        raise _err(source, None, f"cannot read ({exc.__class__.__name__})") from None
+    return experiment_from_toml(text, source=source, base_dir=path.parent, name=path.stem, path=path)
+
+
+def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path = Path("."),
+                         name: str = "experiment", path: Path | None = None) -> Experiment:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _err(source, None, f"not valid TOML: {exc}") from None
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise _unknown(source, "", key, TOP_KEYS)
+    exp = doc.get("experiment", {})
+    if not isinstance(exp, dict):
+        raise _err(source, "experiment", "expected a table [experiment]")
+    for key in exp:
+        if key not in EXPERIMENT_KEYS:
+            raise _unknown(source, "experiment.", key, EXPERIMENT_KEYS)
+
+    design = exp.get("design", "grid")
+    if design not in DESIGNS:
+        raise _err(source, "experiment.design", f"expected one of {', '.join(DESIGNS)}, got {design!r}"
+                   + (_did_you_mean(design, DESIGNS) if isinstance(design, str) else ""))
+    replications = _int(source, "experiment.replications", exp.get("replications", 1), 1, 100_000)
+    seed = _int(source, "experiment.seed", exp.get("seed", 0), 0, 2**63 - 1)
+    levels = _int(source, "experiment.levels", exp.get("levels", 4), 2, 100)
+    chunk = exp.get("chunk")
+    if chunk is not None:
+        chunk = _int(source, "experiment.chunk", chunk, 1, 100_000)
+    for flag in ("second_order", "common_random_numbers"):
+        if not isinstance(exp.get(flag, False), bool):
+            raise _err(source, f"experiment.{flag}", f"expected true or false, got {exp[flag]!r}")
+    samples = exp.get("samples")
+    if design in ("lhs", "sobol", "morris"):
+        if samples is None:
+            raise _err(source, "experiment.samples", f"required for design = {design!r}")
+        samples = _int(source, "experiment.samples", samples, 1, 10_000_000)
+        if design == "sobol" and samples & (samples - 1):
+            raise _err(source, "experiment.samples", f"a Sobol design needs a power of 2, got {samples}")
+    elif samples is not None:
+        raise _err(source, "experiment.samples", f"not used by design = {design!r}; remove it")
+
+    # Base scenario (relative to the experiment file), then fixed changes.
+    scen = exp.get("scenario")
+    try:
+        base = load_scenario(base_dir / scen) if scen else Scenario(name="defaults")
+    except ScenarioError as exc:
+        raise _err(source, "experiment.scenario", f"base scenario: {exc}") from None
+    fixed = doc.get("set", {})
+    if not isinstance(fixed, dict):
+        raise _err(source, "set", "expected a table [set] of \"section.name\" = value")
+    fixed = _flatten_keys(fixed)
+    try:
+        base = base.replace(fixed)
+    except ScenarioError as exc:
+        raise _err(source, f"set.{exc.key}" if exc.key else "set", exc.message) from None
+
+    factors = _factors(source, doc.get("vary", {}), design)
+    points = None
+    if design == "table":
+        points = doc.get("points")
+        if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
+            raise _err(source, "points", "design = \"table\" needs [[points]] tables, one per design point")
+        points = [_flatten_keys(p) for p in points]
+        keys = sorted({k for p in points for k in p})
+        for i, p in enumerate(points):
+            if sorted(p) != keys:
+                raise _err(source, f"points[{i}]", f"every point must set the same keys: {', '.join(keys)}")
+        factors = [Factor(k, values=sorted({p[k] for p in points}, key=repr)) for k in keys]
+    elif "points" in doc:
+        raise _err(source, "points", f"[[points]] is only used with design = \"table\", not {design!r}")
+    if design in ("lhs", "sobol", "morris") and not factors:
+        raise _err(source, "vary", f"design = {design!r} needs at least one [vary.\"section.name\"] table")
+
+    record = doc.get("record", {})
+    if not isinstance(record, dict):
+        raise _err(source, "record", "expected a table [record]")
+    for key in record:
+        if key not in RECORD_KEYS:
+            raise _unknown(source, "record.", key, RECORD_KEYS)
+    series = record.get("series", [])
+    if series == "all":
+        series = list(METRICS)
+    if not isinstance(series, list) or not all(isinstance(s, str) for s in series):
+        raise _err(source, "record.series", "expected a list of metric names, or \"all\"")
+    for s in series:
+        if s not in METRICS:
+            raise _err(source, "record.series", f"unknown metric {s!r}{_did_you_mean(s, METRICS)}; "
+                       f"metrics are: {', '.join(METRICS)}")
+    every = _int(source, "record.every", record.get("every", 1), 1, 100_000)
+
+    description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
+    experiment = Experiment(name=exp.get("name", name), path=path, text=text, base=base, fixed=fixed,
+                            factors=factors, design=design, samples=samples or 0, replications=replications,
+                            seed=seed, levels=levels, second_order=exp.get("second_order", False),
+                            common_random_numbers=exp.get("common_random_numbers", False), chunk=chunk,
+                            series=series, every=every, points=points,
+                            description=exp.get("description", description))
+    _check_points(source, experiment)
+    return experiment
+
+
+def _flatten_keys(table: dict, prefix: str = "") -> dict:
+    """Accept both ``"leadership.turnover_a" = 1`` and ``[set.leadership] turnover_a = 1``."""
+    out = {}
+    for k, v in table.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten_keys(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _factors(source: str, vary: Any, design: str) -> list[Factor]:
+    if not isinstance(vary, dict):
+        raise _err(source, "vary", "expected tables [vary.\"section.name\"]")
+    vary = {k: v for k, v in _flatten_vary(source, vary)}
+    factors = []
+    for key, spec in vary.items():
+        where = f"vary.{key}"
+        if key not in PARAM_BY_KEY:
+            raise _err(source, where, "unknown parameter" + _did_you_mean(key, PARAM_BY_KEY)
+                       + "; `buddysim params` lists them")
+        p = PARAM_BY_KEY[key]
+        for k in spec:
+            if k not in VARY_KEYS:
+                raise _unknown(source, where + ".", k, VARY_KEYS)
+        scale = spec.get("scale", "linear")
+        if scale not in ("linear", "log"):
+            raise _err(source, f"{where}.scale", f"expected \"linear\" or \"log\", got {scale!r}")
+        if "values" in spec:
+            values = spec["values"]
+            if not isinstance(values, list) or not values:
+                raise _err(source, f"{where}.values", "expected a non-empty list")
+            if {"low", "high", "steps"} & set(spec):
+                raise _err(source, where, "give either values or low/high, not both")
+            for v in values:
+                _check_param(source, f"{where}.values", key, v)
+            factors.append(Factor(key, values=list(values)))
+            continue
+        if p.kind not in (int, float):
+            raise _err(source, where, f"{key} takes {p.allowed()}: list them as values = [...]")
+        if "low" not in spec or "high" not in spec:
+            raise _err(source, where, "expected values = [...] or low = ... and high = ...")
+        low = _check_param(source, f"{where}.low", key, spec["low"])
+        high = _check_param(source, f"{where}.high", key, spec["high"])
+        if not low < high:
+            raise _err(source, where, f"low ({low}) must be below high ({high})")
+        if scale == "log" and low <= 0:
+            raise _err(source, f"{where}.low", "a log scale needs low > 0")
+        steps = spec.get("steps")
+        if design == "grid":
+            if steps is None:
+                raise _err(source, f"{where}.steps", "a grid over low..high needs steps (number of levels)")
+            steps = _int(source, f"{where}.steps", steps, 2, 10_000)
+        elif steps is not None:
+            raise _err(source, f"{where}.steps", f"only used by design = \"grid\", not {design!r}")
+        factors.append(Factor(key, low=float(low), high=float(high), steps=steps, scale=scale))
+    return factors
+
+
+def _flatten_vary(source: str, vary: dict, prefix: str = ""):
+    """``[vary."a.b"]`` and ``[vary.a.b]`` both name parameter ``a.b``."""
+    for k, v in vary.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and not (set(v) & VARY_KEYS) and v:
+            yield from _flatten_vary(source, v, key + ".")
+        else:
+            if not isinstance(v, dict):
+                raise _err(source, f"vary.{key}", "expected a table with values = [...] or low/high")
+            yield key, v
+
+
+def _check_param(source: str, where: str, key: str, value):
+    try:
+        return Scenario({key: value})[key]
+    except ScenarioError as exc:
+        raise _err(source, where, exc.message) from None
+
+
+def _check_points(source: str, exp: Experiment) -> None:
+    """Every design point must make a valid scenario (checked before anything runs)."""
+    table = exp.points_table()
+    for i, row in enumerate(table.to_dict("records")):
+        try:
+            exp.scenario_for(row)
+        except ScenarioError as exc:
+            raise _err(source, f"point {i}: {exc.key}", exc.message) from None
+    n = len(table) * exp.replications
+    if n > 50_000_000:
+        raise _err(source, "experiment", f"{n} runs is more than this tool is meant to schedule")
+
+
+def chunk_size(exp: Experiment, n_runs: int) -> int:
+    """Runs per task: fixed by the experiment (never by the worker count) so a resume sees the same chunks."""
+    if exp.chunk:
+        return exp.chunk
+    n_staff = exp.base["organisations.staff_a"] + exp.base["organisations.staff_b"]
+    cost = n_staff * exp.base["run.steps"] * 0.2e-6 + 0.005        # ~seconds per run
+    by_time = max(1, int(2.0 / cost))                               # ~2 s of work per task
+    return int(max(1, min(100, by_time, math.ceil(n_runs / 16))))  # and at least 16 tasks when possible
