@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run an experiment file: a design of runs, resumable, on cores or a cluster")
     p.add_argument("experiment", help="experiment file (.toml)")
     p.add_argument("--workers", "-w", type=_positive_int,
-                   help="local worker processes (default: all cores; 1 = serial in this process)")
+                   help="local worker processes (default: all cores, or serial for a design of a few "
+                        "seconds' work; 1 = serial in this process)")
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or scheduler file (.json); "
                                        "default: $DASK_SCHEDULER_ADDRESS if set")
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N (1-based; e.g. one SLURM array task)")
@@ -305,7 +306,7 @@ def cmd_sweep(args) -> int:
     out = args.out or Path("results") / exp.name
     table, keys, size, chunks = plan(exp)
     where = f"Dask scheduler {scheduler}" if scheduler else (
-        f"{args.workers or os.cpu_count()} local worker(s)")
+        f"{args.workers} local worker(s)" if args.workers else f"up to {os.cpu_count()} local workers")
     print(f"experiment {exp.name}: {exp.design} design over {len(keys)} parameter(s), "
           f"{table['point'].nunique()} point(s) x {exp.replications} replication(s) = {len(table)} runs "
           f"in {len(chunks)} chunks of {size}; {where}; -> {out}")
@@ -319,7 +320,8 @@ def cmd_sweep(args) -> int:
             return tqdm(total=total, initial=initial, unit="run", file=sys.stderr, disable=None, smoothing=0.1)
     t0 = time.perf_counter()
     try:
-        manifest = sweep(exp, out, workers=args.workers, scheduler=scheduler, shard=shard, progress=progress)
+        manifest = sweep(exp, out, workers=args.workers, scheduler=scheduler, shard=shard, progress=progress,
+                         planned=(table, keys, size, chunks))
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished chunks are saved in {out}; run the same command again to resume",
               file=sys.stderr)

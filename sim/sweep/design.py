@@ -395,11 +395,16 @@ def _check_points(source: str, exp: Experiment) -> None:
         raise _err(source, "experiment", f"{n} runs is more than this tool is meant to schedule")
 
 
+def run_cost(exp: Experiment) -> float:
+    """Rough seconds per run on one core (0.2 us per agent-week plus fixed costs); for planning only."""
+    n_staff = exp.base["organisations.staff_a"] + exp.base["organisations.staff_b"]
+    return n_staff * exp.base["run.steps"] * 0.2e-6 + 0.005
+
+
 def chunk_size(exp: Experiment, n_runs: int) -> int:
     """Runs per task: fixed by the experiment (never by the worker count) so a resume sees the same chunks."""
     if exp.chunk:
         return exp.chunk
-    n_staff = exp.base["organisations.staff_a"] + exp.base["organisations.staff_b"]
-    cost = n_staff * exp.base["run.steps"] * 0.2e-6 + 0.005        # ~seconds per run
+    cost = run_cost(exp)
     by_time = max(1, int(2.0 / cost))                               # ~2 s of work per task
     return int(max(1, min(100, by_time, math.ceil(n_runs / 16))))  # and at least 16 tasks when possible

@@ -25,9 +25,11 @@ import pyarrow as pa
 from ..model.engine import METRICS
 from ..run import run
 from ..scenario import PARAM_BY_KEY, Scenario
-from .design import Experiment, ExperimentError, chunk_size
+from .design import Experiment, ExperimentError, chunk_size, run_cost
 from .store import ResultStore, now, provenance
 
+#: With the default worker count, a sweep estimated to take less than this on one core runs serially.
+SMALL_SWEEP_SECONDS = 5.0
 _ARROW = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
 INT_METRICS = {"interim_seats_a", "interim_seats_b", "cross_ties", "message_conflict", "encounters", "successes",
                "ties_formed", "ties_lost", "leavers_a", "leavers_b", "influence_pairs"}
@@ -116,9 +118,10 @@ def plan(exp: Experiment):
 
 
 def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: str | None = None,
-          shard: tuple[int, int] | None = None, progress: Callable | None = None, log=print) -> dict:
-    """Run (or resume) an experiment into ``out``; returns the manifest."""
-    table, keys, size, chunks = plan(exp)
+          shard: tuple[int, int] | None = None, progress: Callable | None = None, log=print,
+          planned=None) -> dict:
+    """Run (or resume) an experiment into ``out``; returns the manifest. ``planned``: ``plan(exp)``, if made."""
+    table, keys, size, chunks = planned or plan(exp)
     store = ResultStore(out, exp)
     store.open()
     existing = store.read_manifest()
@@ -135,6 +138,8 @@ def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: 
         executor_kind = "dask"
     elif workers is None:
         workers = os.cpu_count() or 1
+        if sum(len(chunks[c]) for c in todo) * run_cost(exp) < SMALL_SWEEP_SECONDS:
+            workers = 1  # starting worker processes (~2 s) would cost more than it saves
         executor_kind = "processes" if workers > 1 else "serial"
     else:
         executor_kind = "processes" if workers > 1 else "serial"
