@@ -318,6 +318,12 @@ def cmd_sweep(args) -> int:
 
         def progress(total, initial):
             return tqdm(total=total, initial=initial, unit="run", file=sys.stderr, disable=None, smoothing=0.1)
+    import signal
+
+    def _stop(signum, frame):  # SIGTERM (SLURM pre-emption, `kill`) stops like Ctrl-C: state is kept
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     t0 = time.perf_counter()
     try:
         manifest = sweep(exp, out, workers=args.workers, scheduler=scheduler, shard=shard, progress=progress,

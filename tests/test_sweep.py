@@ -146,6 +146,32 @@ def test_sigkill_then_resume_gives_identical_tables(tmp_path):
     assert runs["run_id"].tolist() == list(range(12))    # no duplicates, no gaps
 
 
+def test_sigterm_with_worker_processes_stops_cleanly_and_resumes(tmp_path):
+    import psutil
+
+    path = write(tmp_path, staff=(400, 600), steps=60, chunk=1)
+    reference = tmp_path / "serial"
+    sweep(load_experiment(path), reference, workers=1, log=lambda *a: None)
+    out = tmp_path / "out"
+    cmd = [PY, "-m", "sim", "sweep", path, "--workers", "2", "-q", "--out", out]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if (out / "parts").exists() and len(list((out / "parts").glob("runs-*.parquet"))) >= 2:
+            break
+        time.sleep(0.01)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "run the same command again to resume" in err
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    psutil.wait_procs(children, timeout=10)
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE], "workers left behind"
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert_same_tables(reference, out)
+
+
 def test_resume_with_a_changed_experiment_is_refused(tmp_path):
     path = write(tmp_path, chunk=6)
     p = subprocess.run([PY, "-m", "sim", "sweep", path, "-w", "1", "-q", "--out", tmp_path / "out"],

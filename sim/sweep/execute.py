@@ -252,8 +252,19 @@ def _execute(tasks, kind: str, workers: int | None, scheduler: str | None):
         return
     if kind == "processes":
         ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
+        finished = False
+        try:
             yield from _bounded(pool, tasks, 2 * workers)
+            finished = True
+        finally:
+            if finished:
+                pool.shutdown(wait=True)
+            else:  # Ctrl-C, SIGTERM or an error: do not wait for chunks in flight; a resume redoes them
+                procs = list((getattr(pool, "_processes", None) or {}).values())
+                pool.shutdown(wait=False, cancel_futures=True)
+                for proc in procs:
+                    proc.terminate()
         return
     from distributed import Client
 
@@ -266,6 +277,13 @@ def _execute(tasks, kind: str, workers: int | None, scheduler: str | None):
         yield from _bounded(client.get_executor(pure=False), tasks, 2 * n)
     finally:
         client.close()
+
+
+def _ignore_sigint() -> None:
+    """Worker processes leave Ctrl-C to the sweeping process, which saves state and stops them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _bounded(executor, tasks, limit: int):
