@@ -86,6 +86,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="join the shards of a sweep into its final tables")
     p.add_argument("folder", type=Path, help="the sweep's output folder")
 
+    p = sub.add_parser("compare", help="compare scenarios (or finished run folders) side by side, with intervals")
+    p.add_argument("inputs", nargs="+", help="two or more scenario files (.toml) or `buddysim run` result folders; "
+                                             "the first is the reference")
+    p.add_argument("--replications", "-r", type=_positive_int, default=50,
+                   help="runs per scenario file, the same seeds for each (default 50)")
+    p.add_argument("--seed", type=_seed, help="master seed (default: each scenario's run.seed)")
+    p.add_argument("--steps", type=_positive_int, help="weeks to simulate")
+    p.add_argument("--out", type=Path, default=Path("results") / "compare",
+                   help="folder for compare_*.csv, compare.md and compare.png (default results/compare)")
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a finished sweep")
+    p.add_argument("folder", type=Path, help="the sweep's output folder")
+    p.add_argument("--out", type=Path, help="HTML file (default: FOLDER/report.html)")
+
+    p = sub.add_parser("sensitivity", help="Sobol indices or Morris screening of a finished sobol/morris sweep")
+    p.add_argument("folder", type=Path, help="the sweep's output folder")
+    p.add_argument("--csv", type=Path, help="also write the table as CSV")
+
+    p = sub.add_parser("discover", help="PRIM scenario discovery: where in parameter space an outcome concentrates")
+    p.add_argument("folder", type=Path, help="the sweep's output folder")
+    p.add_argument("--outcome", default="failed", choices=("failed", "bedded_in", "undecided"))
+    p.add_argument("--threshold", type=float, help="density a box must reach (default 0.8)")
+    p.add_argument("--boxes", type=_positive_int, default=3, help="at most this many boxes (default 3)")
+
     p = sub.add_parser("scenarios", help="list the bundled scenarios and the question each asks")
     p.add_argument("--dir", type=Path, default=Path("scenarios"), help="folder of scenarios (default: scenarios)")
     return parser
@@ -96,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return {"run": cmd_run, "validate": cmd_validate, "params": cmd_params, "sweep": cmd_sweep,
-                "merge": cmd_merge, "scenarios": cmd_scenarios}[args.command](args)
+                "merge": cmd_merge, "compare": cmd_compare, "report": cmd_report, "sensitivity": cmd_sensitivity,
+                "discover": cmd_discover, "scenarios": cmd_scenarios}[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -344,6 +369,73 @@ def cmd_merge(args) -> int:
     manifest = merge(args.folder)
     c = manifest["counts"]
     print(f"merged: {c.get('done')} runs done, {c.get('failed')} failed -> {args.folder}")
+    return 0
+
+
+# --- analysis ------------------------------------------------------------------------------
+def _need_sweep(folder: Path) -> None:
+    if not (folder / "runs.parquet").exists():
+        raise UsageError(f"{folder}: no runs.parquet here; is the sweep finished (or merged)?")
+
+
+def cmd_compare(args) -> int:
+    from .analysis import compare, load_samples
+
+    if len(args.inputs) < 2:
+        raise UsageError("compare needs two or more scenarios or result folders")
+    for item in args.inputs:
+        if not Path(item).exists():
+            raise UsageError(f"{item}: no such file or folder")
+    progress = None
+    if args.replications > 1:
+        from tqdm import tqdm
+
+        def progress(it):
+            return tqdm(it, unit="run", file=sys.stderr, disable=None, leave=False)
+    comp = compare(load_samples(args.inputs, args.replications, args.seed, args.steps, progress=progress))
+    print(comp.to_text())
+    try:
+        written = comp.to_csv(args.out)
+        md = args.out / "compare.md"
+        md.write_text(comp.to_markdown())
+        written += [md, comp.figure(args.out / "compare.png")]
+    except OSError as exc:
+        raise UsageError(f"{args.out}: cannot write ({exc.strerror})") from None
+    print("\nWrote: " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .analysis import build_report
+
+    _need_sweep(args.folder)
+    out = build_report(args.folder, args.out)
+    print(f"Wrote {out}")
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    import pandas as pd
+
+    from .analysis import sensitivity
+
+    _need_sweep(args.folder)
+    method, table = sensitivity(args.folder)
+    with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.3f}".format):
+        print(f"{'Sobol indices (S1 first order, ST total; *_conf = 95% CI half-width)' if method == 'sobol' else 'Morris screening (mu* with 95% CI half-width, mu, sigma)'}")
+        print(table.to_string(index=False))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"Wrote {args.csv}")
+    return 0
+
+
+def cmd_discover(args) -> int:
+    from .analysis import discover
+
+    _need_sweep(args.folder)
+    d = discover(args.folder, args.outcome, threshold=args.threshold, max_boxes=args.boxes)
+    print(d.to_text())
     return 0
 
 

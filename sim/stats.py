@@ -15,4 +15,5 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # Rounding can put a bound a hair past the estimate at p = 0 or 1; the interval always contains p.
+    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))

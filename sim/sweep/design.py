@@ -132,23 +132,27 @@ class Experiment:
             return pd.DataFrame(rows, columns=keys)
         if self.design == "table":
             return pd.DataFrame(self.points)
+        u = self.unit_samples()
+        return pd.DataFrame({f.key: f.from_unit(u[:, j]) for j, f in enumerate(self.factors)})
+
+    def unit_samples(self) -> np.ndarray:
+        """The sampled design in [0, 1]^D (lhs, sobol, morris), before mapping to parameter values."""
         if self.design == "lhs":
             from scipy.stats import qmc
 
-            u = qmc.LatinHypercube(d=len(self.factors), seed=np.random.default_rng(self._design_seed())).random(
+            return qmc.LatinHypercube(d=len(self.factors), seed=np.random.default_rng(self._design_seed())).random(
                 self.samples)
-        else:
-            from SALib.sample import morris as morris_sample
-            from SALib.sample import sobol as sobol_sample
+        from SALib.sample import morris as morris_sample
+        from SALib.sample import sobol as sobol_sample
 
-            problem = self.salib_problem(unit=True)
-            if self.design == "sobol":
-                u = sobol_sample.sample(problem, self.samples, calc_second_order=self.second_order,
+        problem = self.salib_problem(unit=True)
+        if self.design == "sobol":
+            return sobol_sample.sample(problem, self.samples, calc_second_order=self.second_order,
+                                       seed=self._design_seed() % 2**32)
+        if self.design == "morris":
+            return morris_sample.sample(problem, self.samples, num_levels=self.levels,
                                         seed=self._design_seed() % 2**32)
-            else:
-                u = morris_sample.sample(problem, self.samples, num_levels=self.levels,
-                                         seed=self._design_seed() % 2**32)
-        return pd.DataFrame({f.key: f.from_unit(u[:, j]) for j, f in enumerate(self.factors)})
+        raise ValueError(f"design {self.design!r} has no unit samples")
 
     def salib_problem(self, unit: bool = False) -> dict:
         return {"num_vars": len(self.factors), "names": [f.key for f in self.factors],
@@ -205,7 +209,9 @@ def load_experiment(path: str | Path) -> Experiment:
 
 
 def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path = Path("."),
-                         name: str = "experiment", path: Path | None = None) -> Experiment:
+                         name: str = "experiment", path: Path | None = None,
+                         base: Scenario | None = None) -> Experiment:
+    """Parse and check an experiment; ``base`` (if given) replaces the file's base scenario before ``[set]``."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -245,10 +251,11 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
 
     # Base scenario (relative to the experiment file), then fixed changes.
     scen = exp.get("scenario")
-    try:
-        base = load_scenario(base_dir / scen) if scen else Scenario(name="defaults")
-    except ScenarioError as exc:
-        raise _err(source, "experiment.scenario", f"base scenario: {exc}") from None
+    if base is None:
+        try:
+            base = load_scenario(base_dir / scen) if scen else Scenario(name="defaults")
+        except ScenarioError as exc:
+            raise _err(source, "experiment.scenario", f"base scenario: {exc}") from None
     fixed = doc.get("set", {})
     if not isinstance(fixed, dict):
         raise _err(source, "set", "expected a table [set] of \"section.name\" = value")
@@ -301,6 +308,24 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
                             description=exp.get("description", description))
     _check_points(source, experiment)
     return experiment
+
+
+def load_saved_experiment(folder: str | Path) -> Experiment:
+    """The experiment of a sweep folder, from its saved experiment.toml and the base scenario in its manifest
+    (so the analysis does not depend on where the original files are now)."""
+    import json
+
+    folder = Path(folder)
+    saved = folder / "experiment.toml"
+    if not saved.exists():
+        raise _err(str(folder), None, "not a sweep folder (no experiment.toml)")
+    manifests = [folder / "manifest.json"] + sorted(folder.glob("manifest.shard-*.json"))
+    manifest = next((json.loads(m.read_text()) for m in manifests if m.exists()), None)
+    if manifest is None:
+        raise _err(str(folder), None, "no manifest.json: was the sweep started here?")
+    base = Scenario(manifest["base_scenario"], name="base")  # [set] is already in it; re-applying is a no-op
+    return experiment_from_toml(saved.read_text(encoding="utf-8"), source=str(saved), base_dir=folder,
+                                name=manifest["experiment"]["name"], base=base)
 
 
 def _flatten_keys(table: dict, prefix: str = "") -> dict:

@@ -210,38 +210,26 @@ def finish(store: ResultStore, n_chunks: int, manifest: dict) -> dict:
 
 def merge(out: Path, log=print) -> dict:
     """Join the parts written by shards into the final tables (all chunks must be finished)."""
-    from .design import load_experiment
-
-    out = Path(out)
-    saved = out / "experiment.toml"
-    if not saved.exists():
-        raise ExperimentError(str(out), None, "not a sweep folder (no experiment.toml)")
-    shards = sorted(out.glob("manifest.shard-*.json"))
     import json
 
-    first = json.loads(shards[0].read_text()) if shards else {}
-    original = (first.get("experiment") or {}).get("file")
-    exp = load_experiment(original) if original and Path(original).exists() else None
-    if exp is None or exp.text != saved.read_text(encoding="utf-8"):
-        exp = _experiment_from_saved(saved, original)
+    from .design import load_saved_experiment
+
+    out = Path(out)
+    exp = load_saved_experiment(out)
     store = ResultStore(out, exp)
     _, _, _, chunks = plan(exp)
-    manifest = store.read_manifest() or {k: v for k, v in first.items() if k != "shard"}
-    if manifest.get("status") == "complete":
+    shards = sorted(out.glob("manifest.shard-*.json"))
+    manifest = store.read_manifest()
+    if manifest and manifest.get("status") == "complete":
         log(f"{out}: already complete")
         return manifest
-    manifest.setdefault("counts", {"total": sum(len(c) for c in chunks)})
+    if manifest is None:
+        manifest = {k: v for k, v in json.loads(shards[0].read_text()).items() if k != "shard"} if shards else {}
+    manifest["counts"] = {"total": sum(len(c) for c in chunks)}
     manifest["merged_shards"] = [s.name for s in shards]
     manifest["shard"] = None
+    manifest["finished"] = now()
     return finish(store, len(chunks), manifest)
-
-
-def _experiment_from_saved(saved: Path, original: str | None) -> Experiment:
-    from .design import experiment_from_toml
-
-    base_dir = Path(original).parent if original else saved.parent
-    return experiment_from_toml(saved.read_text(encoding="utf-8"), source=str(saved), base_dir=base_dir,
-                                name=saved.parent.name)
 
 
 def _execute(tasks, kind: str, workers: int | None, scheduler: str | None):

@@ -1,0 +1,214 @@
+"""Figures for analysts and policy audiences: titled, labelled, units, consistent colours, slide-legible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ..plots import ORG_COLOURS, OUTCOME_COLOURS  # noqa: E402,F401  (one palette for the whole tool)
+from .stats import wilson_interval  # noqa: E402
+
+plt.rcParams.update({"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "legend.fontsize": 10})
+SCENARIO_COLOURS = ["#1f78b4", "#ff7f00", "#6a3d9a", "#b15928", "#e7298a", "#666666", "#a6761d", "#17becf"]
+LABELS = {"trust_min": "Partner trust (lower trust)", "adoption_min": "Adoption (lower trust)",
+          "board_min": "Board commitment (lower board)"}
+
+
+def comparison_figure(comp, path: Path) -> Path:
+    """Trajectories (mean, 10-90% band) of the outcome measures per scenario, and outcome shares with intervals."""
+    fig, axes = plt.subplots(1, 4, figsize=(20, 5), constrained_layout=True)
+    for i, s in enumerate(comp.samples):
+        colour = SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)]
+        if s.series is None:
+            continue
+        for ax, m in zip(axes[:3], LABELS):
+            g = s.series.groupby("step")[m]
+            mean = g.mean()
+            ax.plot(mean.index, mean.values, color=colour, lw=2, label=s.name)
+            ax.fill_between(mean.index, g.quantile(0.1).values, g.quantile(0.9).values, color=colour, alpha=0.15, lw=0)
+    for ax, m in zip(axes[:3], LABELS):
+        ax.set_title(LABELS[m])
+        ax.set_xlabel("week")
+        ax.set_ylabel("score (0-1)")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="lower left")
+    ax = axes[3]
+    names = [s.name for s in comp.samples]
+    x = np.arange(len(names))
+    width = 0.38
+    for j, kind in enumerate(("bedded_in", "failed")):
+        t = comp.table
+        share = t[kind].to_numpy()
+        err = [share - t[kind + "_lo"].to_numpy(), t[kind + "_hi"].to_numpy() - share]
+        ax.bar(x + (j - 0.5) * width, share, width, color=OUTCOME_COLOURS[kind], label=kind.replace("_", " "),
+               yerr=err, capsize=4)
+    ax.set_xticks(x, [n[:18] for n in names], rotation=20, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of runs (95% Wilson interval)")
+    ax.set_title("Outcomes")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Scenario comparison: mean with 10-90% band across runs", fontsize=15)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def shares_by_parameter(runs: pd.DataFrame, param: str, path: Path) -> Path:
+    """Share of runs bedding in / failing against one parameter (marginal over the others), Wilson intervals."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
+    levels = sorted(runs[param].dropna().unique(), key=lambda v: (isinstance(v, str), v))
+    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in levels)
+    if numeric and len(levels) > 12:   # continuous designs: bin into deciles
+        bins = pd.qcut(runs[param], q=10, duplicates="drop")
+        groups = runs.groupby(bins, observed=True)
+        xs = np.array([iv.mid for iv in groups.groups.keys()])
+    else:
+        groups = runs.groupby(param, observed=True)
+        xs = np.array(levels if numeric else range(len(levels)), dtype=float)
+    for kind in ("bedded_in", "failed"):
+        k = groups["outcome"].apply(lambda s: int((s == kind).sum())).to_numpy()
+        n = groups["outcome"].size().to_numpy()
+        p = k / n
+        ci = np.array([wilson_interval(int(a), int(b)) for a, b in zip(k, n)])
+        ax.errorbar(xs, p, yerr=[p - ci[:, 0], ci[:, 1] - p], marker="o", capsize=4, lw=2,
+                    color=OUTCOME_COLOURS[kind], label=kind.replace("_", " "))
+    if not numeric:
+        ax.set_xticks(xs, [str(v) for v in levels])
+    ax.set_xlabel(param)
+    ax.set_ylabel("share of runs (95% Wilson interval)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Outcome by {param}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def phase_diagram(runs: pd.DataFrame, px: str, py: str, path: Path, kind: str = "bedded_in") -> Path:
+    """Heatmap of the share of runs reaching ``kind`` over two parameters, the 50% boundary marked."""
+    share = runs.assign(hit=(runs["outcome"] == kind).astype(float)).pivot_table(
+        index=py, columns=px, values="hit", aggfunc="mean", observed=True)
+    share = share.sort_index().sort_index(axis=1)
+    fig, ax = plt.subplots(figsize=(8, 6), constrained_layout=True)
+    im = ax.imshow(share.to_numpy(), origin="lower", aspect="auto", cmap="RdYlGn" if kind == "bedded_in" else "RdYlGn_r",
+                   vmin=0, vmax=1)
+    ax.set_xticks(range(share.shape[1]), [_fmt(v) for v in share.columns], rotation=45, ha="right")
+    ax.set_yticks(range(share.shape[0]), [_fmt(v) for v in share.index])
+    ax.set_xlabel(px)
+    ax.set_ylabel(py)
+    if min(share.shape) >= 2 and np.nanmin(share.to_numpy()) < 0.5 < np.nanmax(share.to_numpy()):
+        cs = ax.contour(share.to_numpy(), levels=[0.5], colors="k", linewidths=2)
+        ax.clabel(cs, fmt={0.5: "50%"})
+    for (i, j), v in np.ndenumerate(share.to_numpy()):
+        if not np.isnan(v):
+            ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=9)
+    fig.colorbar(im, ax=ax, label=f"share of runs {kind.replace('_', ' ')}")
+    ax.set_title(f"Phase diagram: share {kind.replace('_', ' ')} (black line: 50%)")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def envelopes_by_outcome(runs: pd.DataFrame, series: pd.DataFrame, path: Path) -> Path:
+    """Median and 10-90% envelope of each recorded series, by outcome."""
+    metrics = [c for c in series.columns if c not in ("run_id", "step")][:4]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4.5), constrained_layout=True, squeeze=False)
+    joined = series.merge(runs[["run_id", "outcome"]], on="run_id")
+    for ax, m in zip(axes[0], metrics):
+        for kind in ("bedded_in", "failed", "undecided"):
+            sub = joined[joined["outcome"] == kind]
+            if sub.empty:
+                continue
+            g = sub.groupby("step")[m]
+            med = g.median()
+            ax.plot(med.index, med.values, color=OUTCOME_COLOURS[kind], lw=2,
+                    label=f"{kind.replace('_', ' ')} ({sub['run_id'].nunique()} runs)")
+            ax.fill_between(med.index, g.quantile(0.1).values, g.quantile(0.9).values, color=OUTCOME_COLOURS[kind],
+                            alpha=0.15, lw=0)
+        ax.set_title(LABELS.get(m, m))
+        ax.set_xlabel("week")
+        ax.set_ylabel("score (0-1)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend()
+    fig.suptitle("Trajectories by outcome: median and 10-90% envelope", fontsize=14)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def outcome_times(runs: pd.DataFrame, path: Path, horizon: int) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    bins = np.arange(0, horizon + 9, 8)
+    for kind in ("bedded_in", "failed"):
+        steps = runs.loc[runs["outcome"] == kind, "outcome_step"].dropna()
+        if len(steps):
+            ax.hist(steps, bins=bins, alpha=0.6, color=OUTCOME_COLOURS[kind],
+                    label=f"{kind.replace('_', ' ')} (median week {steps.median():.0f})")
+    ax.set_xlabel("week the outcome was reached")
+    ax.set_ylabel("runs")
+    ax.set_title("When partnerships bedded in or failed")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no run bedded in or failed", transform=ax.transAxes, ha="center", color="#666")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def sensitivity_bars(table: pd.DataFrame, path: Path, method: str) -> Path:
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 0.45 * table["parameter"].nunique() + 2.2),
+                             constrained_layout=True, squeeze=False)
+    for ax, out in zip(axes[0], outcomes):
+        t = table[table["outcome"] == out].fillna({c: 0.0 for c in table.columns if c not in ("outcome", "parameter",
+                                                                                                  "note")})
+        y = np.arange(len(t))
+        if method == "sobol":
+            ax.barh(y - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], color="#74a9cf", label="first order S1", capsize=3)
+            ax.barh(y + 0.2, t["ST"], 0.4, xerr=t["ST_conf"], color="#045a8d", label="total ST", capsize=3)
+            ax.set_xlabel("Sobol index (share of variance, 95% CI)")
+        else:
+            ax.barh(y, t["mu_star"], 0.6, xerr=t["mu_star_conf"], color="#045a8d", label="mu*", capsize=3)
+            ax.set_xlabel("Morris mu* (effect of a full-range change, 95% CI)")
+        ax.set_yticks(y, t["parameter"])
+        ax.set_title(out)
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(loc="lower right")
+    fig.suptitle(f"Sensitivity ({'Sobol' if method == 'sobol' else 'Morris'})", fontsize=14)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def prim_trajectory(trajectory: pd.DataFrame, chosen: int, path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    sc = ax.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"], cmap="viridis", s=30)
+    ax.plot(trajectory["coverage"], trajectory["density"], color="grey", lw=0.8, alpha=0.6)
+    ax.scatter([trajectory["coverage"].iloc[chosen]], [trajectory["density"].iloc[chosen]], s=200,
+               facecolors="none", edgecolors="r", lw=2, label="chosen box")
+    fig.colorbar(sc, ax=ax, label="parameters restricted")
+    ax.set_xlabel("coverage (share of cases of interest inside the box)")
+    ax.set_ylabel("density (share of the box's runs that are cases)")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _fmt(v) -> str:
+    return f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v)

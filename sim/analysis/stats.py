@@ -1,0 +1,76 @@
+"""Interval statistics used by the analyses: Wilson, Newcombe, bootstrap; and plain-language verdicts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..stats import Z95, wilson_interval
+
+__all__ = ["wilson_interval", "newcombe_interval", "bootstrap_diff", "bootstrap_ci", "verdict", "quartiles"]
+
+
+def newcombe_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
+    """Difference of two proportions ``p2 - p1`` with Newcombe's (1998, method 10) hybrid score interval."""
+    if n1 == 0 or n2 == 0:
+        return (math.nan, math.nan, math.nan)
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson_interval(k1, n1, z)
+    l2, u2 = wilson_interval(k2, n2, z)
+    d = p2 - p1
+    lower = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    upper = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    return d, lower, upper
+
+
+def bootstrap_ci(values, stat=np.mean, n_boot: int = 2000, seed: int = 0, level: float = 0.95):
+    """Percentile bootstrap interval of ``stat(values)``: (estimate, low, high)."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.size, size=(n_boot, x.size))
+    boots = stat(x[idx], axis=1)
+    a = (1 - level) / 2
+    return float(stat(x)), float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))
+
+
+def bootstrap_diff(a, b, stat=np.mean, paired: bool = False, n_boot: int = 2000, seed: int = 0,
+                   level: float = 0.95):
+    """Difference ``stat(b) - stat(a)`` with a percentile bootstrap interval (paired resampling if asked)."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    rng = np.random.default_rng(seed)
+    if paired:
+        ok = ~(np.isnan(a) | np.isnan(b))
+        a, b = a[ok], b[ok]
+        if a.size == 0:
+            return (math.nan, math.nan, math.nan)
+        idx = rng.integers(0, a.size, size=(n_boot, a.size))
+        boots = stat(b[idx], axis=1) - stat(a[idx], axis=1)
+    else:
+        a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+        if a.size == 0 or b.size == 0:
+            return (math.nan, math.nan, math.nan)
+        boots = (stat(b[rng.integers(0, b.size, size=(n_boot, b.size))], axis=1)
+                 - stat(a[rng.integers(0, a.size, size=(n_boot, a.size))], axis=1))
+    q = (1 - level) / 2
+    return float(stat(b) - stat(a)), float(np.quantile(boots, q)), float(np.quantile(boots, 1 - q))
+
+
+def verdict(low: float, high: float, than: str) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return "not enough data"
+    if low <= 0.0 <= high:
+        return "no detectable difference"
+    return f"higher than {than}" if low > 0 else f"lower than {than}"
+
+
+def quartiles(values) -> tuple[float, float, float]:
+    x = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], float)
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan)
+    q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
+    return float(med), float(q1), float(q3)
