@@ -59,7 +59,9 @@ class Discovery:
         lines = [f"PRIM scenario discovery for '{self.outcome}': {self.base_rate:.1%} of {self.n_runs} runs; "
                  f"density threshold {self.threshold:.0%}"]
         if not self.boxes:
-            lines.append("  no box found (no runs with this outcome, or nothing concentrates them)")
+            lines.append("  no box: " + ("no run has this outcome" if self.base_rate == 0 else
+                                          "every run has this outcome, there is nothing to separate"
+                                          if self.base_rate == 1 else "nothing concentrates this outcome"))
         for i, b in enumerate(self.boxes, 1):
             lines.append(f"  box {i}: coverage {b.coverage:.1%}, density {b.density:.1%} "
                          f"(x{b.density / self.base_rate:.1f} the base rate), mass {b.mass:.1%} ({b.n} runs)")

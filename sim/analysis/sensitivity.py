@@ -11,6 +11,7 @@ a parameter (the design lives in the unit cube).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +75,10 @@ def sensitivity(folder: str | Path, measures: dict | None = None) -> tuple[str, 
             table = pd.DataFrame({"parameter": [f.key for f in exp.factors], **{c: np.nan for c in cols}})
             table["note"] = f"constant ({y[0]:g}) across the design: indices undefined"
         else:
-            table = sobol_indices(exp, y) if exp.design == "sobol" else morris_indices(exp, y)
-            table["note"] = ""
+            with warnings.catch_warnings(record=True) as caught:  # SALib's warnings go into the table
+                warnings.simplefilter("always")
+                table = sobol_indices(exp, y) if exp.design == "sobol" else morris_indices(exp, y)
+            table["note"] = "; ".join(sorted({str(w.message).split(",")[0] for w in caught}))
         table.insert(0, "outcome", name)
         frames.append(table)
     return exp.design, pd.concat(frames, ignore_index=True)
