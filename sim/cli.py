@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .model.outcomes import OUTCOMES
-from .run import RunResult, iter_replications
+from .run import RunResult, describe_event, iter_replications
 from .scenario import PARAMS, SECTIONS, Scenario, ScenarioError, load_scenario
 from .stats import wilson_interval
 
@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="density a box must reach (default 0.8)")
     p.add_argument("--boxes", type=_positive_int, default=3, help="at most this many boxes (default 3)")
 
+    p = sub.add_parser("ui", help="the teaching demo in the browser (Mesa SolaraViz), offline-capable")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--setup-only", action="store_true",
+                   help="install the browser assets for offline use, then exit")
+
     p = sub.add_parser("scenarios", help="list the bundled scenarios and the question each asks")
     p.add_argument("--dir", type=Path, default=Path("scenarios"), help="folder of scenarios (default: scenarios)")
     return parser
@@ -121,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "validate": cmd_validate, "params": cmd_params, "sweep": cmd_sweep,
                 "merge": cmd_merge, "compare": cmd_compare, "report": cmd_report, "sensitivity": cmd_sensitivity,
-                "discover": cmd_discover, "scenarios": cmd_scenarios}[args.command](args)
+                "discover": cmd_discover, "ui": cmd_ui, "scenarios": cmd_scenarios}[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -235,24 +241,10 @@ def _describe_single(r: RunResult) -> list[str]:
     lines.append("Why: the event log (first 12 events; every event is in events.csv):")
     notable = [e for e in r.events if e["kind"] != "board_meeting_failed"]
     for e in notable[:12]:
-        lines.append("  " + format_event(e))
+        lines.append("  " + describe_event(e))
     if len(notable) > 12:
         lines.append(f"  ... {len(notable) - 12} more in events.csv")
     return lines
-
-
-def format_event(e: dict) -> str:
-    org = f" {e['org']}" if e.get("org") else ""
-    detail = {k: v for k, v in e.items() if k not in ("step", "kind", "org")}
-    extra = ""
-    if e["kind"] == "departure":
-        extra = (" chief executive" if detail.get("seat") == 0 else f" executive seat {detail.get('seat')}") + \
-                (" left; interim in post" if detail.get("interim") else " left")
-    elif e["kind"] == "appointment":
-        extra = " permanent " + ("chief executive" if detail.get("seat") == 0 else f"executive (seat {detail.get('seat')})") + " appointed"
-    elif detail:
-        extra = " " + ", ".join(f"{k}={v}" for k, v in detail.items())
-    return f"week {e['step']:>3}: {e['kind'].replace('_', ' ')}{org}{extra}"
 
 
 def _describe_many(summary: dict) -> list[str]:
@@ -437,6 +429,37 @@ def cmd_discover(args) -> int:
     d = discover(args.folder, args.outcome, threshold=args.threshold, max_boxes=args.boxes)
     print(d.to_text())
     return 0
+
+
+# --- ui ---------------------------------------------------------------------------------------
+def cmd_ui(args) -> int:
+    import os
+    import subprocess
+
+    from . import ui_assets
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port: expected 1-65535, got {args.port}")
+    if ui_assets.missing():
+        try:
+            ui_assets.install(log=lambda m: print(m, file=sys.stderr))
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            print(f"warning: could not install the browser assets for offline use ({exc}); the page will fetch "
+                  f"them from the internet", file=sys.stderr)
+    if args.setup_only:
+        print(f"browser assets in {ui_assets.cdn_dir()}")
+        return 0
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+    print(f"buddysim UI on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    cmd = [sys.executable, "-m", "solara", "run", "sim.app", "--host", args.host, "--port", str(args.port),
+           "--no-open", "--production"]
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()
+        return 130
 
 
 # --- validate / params / scenarios ------------------------------------------------------

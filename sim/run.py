@@ -124,3 +124,18 @@ def iter_replications(scenario: Scenario, seed: int | None = None, replications:
 def run_replications(scenario: Scenario, seed: int | None = None, replications: int = 1, **kw) -> list[RunResult]:
     """All of :func:`iter_replications` as a list."""
     return list(iter_replications(scenario, seed, replications, **kw))
+
+
+def describe_event(e: dict) -> str:
+    """One line of plain English for an event of the log."""
+    org = f" {e['org']}" if e.get("org") else ""
+    detail = {k: v for k, v in e.items() if k not in ("step", "kind", "org")}
+    extra = ""
+    if e["kind"] == "departure":
+        extra = (" chief executive" if detail.get("seat") == 0 else f" executive seat {detail.get('seat')}") + \
+                (" left; interim in post" if detail.get("interim") else " left")
+    elif e["kind"] == "appointment":
+        extra = " permanent " + ("chief executive" if detail.get("seat") == 0 else f"executive (seat {detail.get('seat')})") + " appointed"
+    elif detail:
+        extra = " " + ", ".join(f"{k}={v}" for k, v in detail.items())
+    return f"week {e['step']:>3}: {e['kind'].replace('_', ' ')}{org}{extra}"
