@@ -122,6 +122,7 @@ def test_compare_scenarios_with_common_seeds(tmp_path):
     written = comp.to_csv(tmp_path / "out")
     assert all(p.exists() for p in written)
     assert comp.figure(tmp_path / "out" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(comp.figure().axes) == 4
     assert "| rivals |" in comp.to_markdown()
 
 

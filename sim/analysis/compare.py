@@ -135,7 +135,8 @@ class Comparison:
         self.differences.to_csv(b, index=False)
         return [a, b]
 
-    def figure(self, path: Path) -> Path:
+    def figure(self, path: Path | None = None):
+        """Save the comparison figure to ``path`` (returns the path), or return the matplotlib Figure."""
         from .plots import comparison_figure
 
         return comparison_figure(self, path)

@@ -20,8 +20,10 @@ LABELS = {"trust_min": "Partner trust (lower trust)", "adoption_min": "Adoption 
           "board_min": "Board commitment (lower board)"}
 
 
-def comparison_figure(comp, path: Path) -> Path:
-    """Trajectories (mean, 10-90% band) of the outcome measures per scenario, and outcome shares with intervals."""
+def comparison_figure(comp, path: Path | None = None):
+    """Trajectories (mean, 10-90% band) of the outcome measures per scenario, and outcome shares with intervals.
+
+    Saved to ``path`` (returned) if given; otherwise the matplotlib Figure is returned, for notebooks."""
     fig, axes = plt.subplots(1, 4, figsize=(20, 5), constrained_layout=True)
     for i, s in enumerate(comp.samples):
         colour = SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)]
@@ -56,6 +58,8 @@ def comparison_figure(comp, path: Path) -> Path:
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Scenario comparison: mean with 10-90% band across runs", fontsize=15)
+    if path is None:
+        return fig
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
