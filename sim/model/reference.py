@@ -49,6 +49,19 @@ class Tie:
         self.u, self.v, self.w = u, v, w
 
 
+def _person_terms(role: int, union: bool, P) -> tuple[float, float]:
+    """(engagement target, resistance) for one person: the rule in scalar form."""
+    e = P["partnership.engagement_authenticity"]
+    rho = float(P.resistance_role[role])
+    if union and P.on["unions"]:
+        u = P["staff.union_amplification"]
+        if P.union_stance > 0:
+            e, rho = e + u * (1.0 - e), rho * (1.0 - u)
+        elif P.union_stance < 0:
+            e, rho = e * (1.0 - u), rho + u * (1.0 - rho)
+    return e, rho
+
+
 def _logistic(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
@@ -176,7 +189,7 @@ class ReferenceModel:
         influence = self.P["partnership.engagement_influence"]
         for p in self.people:
             if draws[p.index] < self.P.engage_prob:
-                target, rho = engagement.person_terms(p.role, p.union, self.P)
+                target, rho = _person_terms(p.role, p.union, self.P)
                 p.tl = p.tl + influence * (1.0 - rho) * (target - p.tl)
 
     def initiative(self) -> None:
@@ -305,7 +318,7 @@ class ReferenceModel:
         P = self.P
         base = adoption.readiness_constant(P)
         for p in self.people:
-            _, rho = engagement.person_terms(p.role, p.union, P)
+            _, rho = _person_terms(p.role, p.union, P)
             z = (base + P["initiative.adoption_culture_weight"] * (p.culture - 0.5)
                  + P["initiative.adoption_trust_weight"] * (p.tl - 0.5)
                  - P["initiative.adoption_fatigue_weight"] * p.fatigue

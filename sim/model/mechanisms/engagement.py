@@ -23,19 +23,6 @@ def draw(rng: np.random.Generator, n: int):
     return rng.random(n)
 
 
-def person_terms(role: int, union: bool, P) -> tuple[float, float]:
-    """(engagement target, resistance) for one person: the rule in scalar form."""
-    e = P["partnership.engagement_authenticity"]
-    rho = float(P.resistance_role[role])
-    if union and P.on["unions"]:
-        u = P["staff.union_amplification"]
-        if P.union_stance > 0:
-            e, rho = e + u * (1.0 - e), rho * (1.0 - u)
-        elif P.union_stance < 0:
-            e, rho = e * (1.0 - u), rho + u * (1.0 - rho)
-    return e, rho
-
-
 def resistance(st, P, idx=None) -> np.ndarray:
     """Resistance of everyone (or of rows ``idx``), vectorised."""
     role = st.role if idx is None else st.role[idx]
