@@ -110,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="density a box must reach (default 0.8)")
     p.add_argument("--boxes", type=_positive_int, default=3, help="at most this many boxes (default 3)")
 
+    p = sub.add_parser("evidence", help="test the briefing's claims as directional hypotheses (paired experiments)")
+    p.add_argument("claims", nargs="?", type=Path, default=Path("validation") / "claims.toml",
+                   help="claims file (default validation/claims.toml)")
+    p.add_argument("--replications", "-r", type=_positive_int, default=200, help="runs per arm (default 200)")
+    p.add_argument("--seed", type=_seed, default=2013, help="master seed (default 2013)")
+    p.add_argument("--workers", "-w", type=_positive_int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--out", type=Path, default=Path("results") / "evidence",
+                   help="folder for evidence.csv and evidence.md (default results/evidence)")
+
     p = sub.add_parser("ui", help="the teaching demo in the browser (Mesa SolaraViz), offline-capable")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "validate": cmd_validate, "params": cmd_params, "sweep": cmd_sweep,
                 "merge": cmd_merge, "compare": cmd_compare, "report": cmd_report, "sensitivity": cmd_sensitivity,
-                "discover": cmd_discover, "ui": cmd_ui, "scenarios": cmd_scenarios}[args.command](args)
+                "discover": cmd_discover, "evidence": cmd_evidence, "ui": cmd_ui, "scenarios": cmd_scenarios}[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -428,6 +437,27 @@ def cmd_discover(args) -> int:
     _need_sweep(args.folder)
     d = discover(args.folder, args.outcome, threshold=args.threshold, max_boxes=args.boxes)
     print(d.to_text())
+    return 0
+
+
+def cmd_evidence(args) -> int:
+    from .evidence import check_claims, load_claims, to_markdown
+
+    claims = load_claims(args.claims)
+    t0 = time.perf_counter()
+    table = check_claims(claims, args.replications, args.seed, workers=args.workers)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "evidence.csv", index=False)
+        header = (f"Claims from {args.claims}, {args.replications} runs per arm, seed {args.seed}; effect = share "
+                  f"with minus share without, Newcombe 95% interval; {time.perf_counter() - t0:.0f} s.\n\n")
+        (args.out / "evidence.md").write_text(header + to_markdown(table))
+    except OSError as exc:
+        raise UsageError(f"{args.out}: cannot write ({exc.strerror})") from None
+    for r in table.to_dict("records"):
+        print(f"{r['verdict']:>13s}  {r['effect'] * 100:+6.1f} pts [{r['low'] * 100:+6.1f}, {r['high'] * 100:+6.1f}]"
+              f"  {r['claim']}")
+    print(f"\nWrote {args.out / 'evidence.csv'} and {args.out / 'evidence.md'}")
     return 0
 
 

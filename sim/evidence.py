@@ -1,0 +1,131 @@
+"""The briefing's claims as directional hypotheses, each tested by a paired experiment.
+
+A claims file (TOML, data only) lists claims; each names the statement of the
+briefing it encodes, a base scenario, the changes that make the claim's
+factor *absent* (``without``) and *present* (``with``), the outcome measure
+and the direction the claim predicts::
+
+    [[claim]]
+    id = "stable_leadership"
+    claim = "Stable and visible leadership raises the chance of bedding in"
+    briefing = "The importance of stable and visible leadership across both organisations"
+    measure = "bedded_in"            # bedded_in | failed  (share of runs)
+    direction = "higher"             # with vs without
+    [claim.without]
+    "leadership.turnover_a" = 1.5
+    [claim.with]
+    "leadership.turnover_a" = 0.15
+
+Both arms run the same ``replications`` seeds (common random numbers). The
+effect is the difference in the share of runs (with minus without) with a
+Newcombe 95% interval; the claim **holds** when the interval excludes zero in
+the predicted direction, is **contradicted** when it excludes zero the other
+way, and is **not shown** otherwise. Nothing here is tuned: a contradicted
+claim is reported as such, with the mechanism that causes it left to the
+analyst (docs/ODD.md).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .analysis.stats import newcombe_interval
+from .run import iter_replications
+from .scenario import Scenario, ScenarioError, load_scenario
+
+MEASURES = ("bedded_in", "failed")
+
+
+@dataclass
+class Claim:
+    id: str
+    claim: str
+    briefing: str
+    measure: str
+    direction: str
+    base: Scenario
+    without: dict
+    with_: dict
+
+
+def load_claims(path: str | Path) -> list[Claim]:
+    path = Path(path)
+    source = str(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(source, None, "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, None, f"not valid TOML: {exc}") from None
+    claims = []
+    for i, c in enumerate(doc.get("claim", [])):
+        where = f"claim[{i}]"
+        for key in ("id", "claim", "briefing", "measure", "direction", "with", "without"):
+            if key not in c:
+                raise ScenarioError(source, f"{where}.{key}", "required")
+        if c["measure"] not in MEASURES:
+            raise ScenarioError(source, f"{where}.measure", f"expected one of {', '.join(MEASURES)}")
+        if c["direction"] not in ("higher", "lower"):
+            raise ScenarioError(source, f"{where}.direction", "expected \"higher\" or \"lower\"")
+        try:
+            base = load_scenario(path.parent / c["scenario"]) if "scenario" in c else Scenario(name="defaults")
+            base.replace(c["with"])
+            base.replace(c["without"])
+        except ScenarioError as exc:
+            raise ScenarioError(source, f"{where}: {exc.key}", exc.message) from None
+        claims.append(Claim(c["id"], c["claim"], c["briefing"], c["measure"], c["direction"], base,
+                            dict(c["without"]), dict(c["with"])))
+    if not claims:
+        raise ScenarioError(source, "claim", "no [[claim]] tables")
+    return claims
+
+
+def _count(args) -> int:
+    """Runs of one arm of one claim that end with the claim's outcome (a picklable task)."""
+    values, measure, replications, seed = args
+    return sum(r.outcome == measure for r in iter_replications(Scenario(values), seed, replications))
+
+
+def check_claims(claims: list[Claim], replications: int = 200, seed: int = 2013, changes: dict | None = None,
+                 workers: int = 1) -> pd.DataFrame:
+    """Run both arms of every claim (same seeds) and judge each claim; one row per claim."""
+    tasks = []
+    for c in claims:
+        for delta in (c.without, c.with_):
+            tasks.append((dict(c.base.replace({**(changes or {}), **delta})), c.measure, replications, seed))
+    if workers > 1:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            counts = list(pool.map(_count, tasks))
+    else:
+        counts = [_count(t) for t in tasks]
+    rows = []
+    for i, c in enumerate(claims):
+        k_without, k_with = counts[2 * i], counts[2 * i + 1]
+        d, lo, hi = newcombe_interval(k_without, replications, k_with, replications)
+        predicted_up = c.direction == "higher"
+        if lo > 0 or hi < 0:
+            verdict = "holds" if (lo > 0) == predicted_up else "contradicted"
+        else:
+            verdict = "not shown"
+        rows.append({"id": c.id, "claim": c.claim, "briefing": c.briefing,
+                     "measure": f"share {c.measure.replace('_', ' ')}", "predicted": c.direction,
+                     "without": k_without / replications, "with": k_with / replications, "effect": d, "low": lo,
+                     "high": hi, "replications": replications, "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    lines = ["| claim | briefing | measure | without | with | effect (95% CI) | predicted | verdict |",
+             "|---|---|---|---:|---:|---|---|---|"]
+    for r in table.to_dict("records"):
+        lines.append(f"| {r['claim']} | \"{r['briefing']}\" | {r['measure']} | {r['without']:.1%} | "
+                     f"{r['with']:.1%} | {r['effect'] * 100:+.1f} pts [{r['low'] * 100:+.1f}, "
+                     f"{r['high'] * 100:+.1f}] | {r['predicted']} | **{r['verdict']}** |")
+    return "\n".join(lines) + "\n"
