@@ -384,3 +384,25 @@ def test_grid_is_the_full_product_and_common_random_numbers_share_seeds(a, b, se
     assert len(t) == a * b * 3
     assert t.groupby("replication")["seed"].nunique().eq(1).all()
     assert t["seed"].nunique() == 3
+
+
+def test_sampled_designs_draw_from_normal_and_triangular_distributions():
+    exp = experiment_from_toml('[experiment]\ndesign = "lhs"\nsamples = 4000\nseed = 2\n'
+                               '[vary."system.competition"]\nlow = 0.0\nhigh = 1.0\ndistribution = "normal"\n'
+                               'mean = 0.3\nsd = 0.1\n'
+                               '[vary."leadership.turnover_a"]\nlow = 0.1\nhigh = 3.0\ndistribution = "triangular"\n'
+                               'mode = 0.75\n')
+    t = exp.points_table()
+    assert t["system.competition"].between(0, 1).all() and t["leadership.turnover_a"].between(0.1, 3.0).all()
+    assert t["system.competition"].mean() == pytest.approx(0.3, abs=0.01)
+    assert t["system.competition"].std() == pytest.approx(0.1, abs=0.01)
+    assert t["leadership.turnover_a"].mean() == pytest.approx((0.1 + 0.75 + 3.0) / 3, abs=0.02)
+    with pytest.raises(ExperimentError, match="only sampled designs"):
+        experiment_from_toml('[vary."system.competition"]\nlow = 0.0\nhigh = 1.0\nsteps = 3\n'
+                             'distribution = "normal"\nmean = 0.5\nsd = 0.1\n')
+    with pytest.raises(ExperimentError, match="mode: must lie between"):
+        experiment_from_toml('[experiment]\ndesign = "lhs"\nsamples = 4\n[vary."system.competition"]\nlow = 0.2\n'
+                             'high = 1.0\ndistribution = "triangular"\nmode = 0.1\n')
+    with pytest.raises(ExperimentError, match="required for distribution"):
+        experiment_from_toml('[experiment]\ndesign = "lhs"\nsamples = 4\n[vary."system.competition"]\nlow = 0.0\n'
+                             'high = 1.0\ndistribution = "normal"\nmean = 0.5\n')

@@ -47,7 +47,8 @@ from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, _did_you_mean, loa
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
 EXPERIMENT_KEYS = {"name", "scenario", "design", "samples", "replications", "seed", "levels",
                    "second_order", "common_random_numbers", "chunk", "description"}
-VARY_KEYS = {"values", "low", "high", "steps", "scale"}
+VARY_KEYS = {"values", "low", "high", "steps", "scale", "distribution", "mean", "sd", "mode"}
+DISTRIBUTIONS = ("uniform", "normal", "triangular")
 RECORD_KEYS = {"series", "every"}
 TOP_KEYS = {"experiment", "set", "vary", "record", "points"}
 
@@ -64,6 +65,10 @@ class Factor:
     high: float | None = None
     steps: int | None = None
     scale: str = "linear"
+    distribution: str = "uniform"     # uniform | normal | triangular (sampled designs)
+    mean: float | None = None         # normal: mean, truncated to [low, high]
+    sd: float | None = None
+    mode: float | None = None         # triangular: peak
 
     @property
     def kind(self):
@@ -83,10 +88,21 @@ class Factor:
         if self.values is not None:
             idx = np.minimum((u * len(self.values)).astype(int), len(self.values) - 1)
             return [self.values[i] for i in idx]
-        if self.scale == "log":
+        if self.distribution == "normal":
+            from scipy.stats import truncnorm
+
+            a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
+            x = truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd)
+        elif self.distribution == "triangular":
+            from scipy.stats import triang
+
+            width = self.high - self.low
+            x = triang.ppf(u, (self.mode - self.low) / width, loc=self.low, scale=width)
+        elif self.scale == "log":
             x = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
         else:
             x = self.low + u * (self.high - self.low)
+        x = np.clip(x, self.low, self.high)  # guard the ends against rounding in the inverse CDFs
         return [self._cast(v) for v in x.tolist()]
 
     def _cast(self, x: float):
@@ -377,6 +393,32 @@ def _factors(source: str, vary: Any, design: str) -> list[Factor]:
             raise _err(source, where, f"low ({low}) must be below high ({high})")
         if scale == "log" and low <= 0:
             raise _err(source, f"{where}.low", "a log scale needs low > 0")
+        dist = spec.get("distribution", "uniform")
+        extra = {}
+        if dist not in DISTRIBUTIONS:
+            raise _err(source, f"{where}.distribution", f"expected one of {', '.join(DISTRIBUTIONS)}, got {dist!r}")
+        if dist != "uniform":
+            if design in ("grid", "table"):
+                raise _err(source, f"{where}.distribution", f"only sampled designs (lhs, sobol, morris) draw from "
+                                                            f"a distribution, not {design!r}")
+            if scale == "log":
+                raise _err(source, f"{where}.scale", f"a log scale is for uniform draws, not {dist!r}")
+            need = ("mean", "sd") if dist == "normal" else ("mode",)
+            for k in need:
+                if k not in spec:
+                    raise _err(source, f"{where}.{k}", f"required for distribution = {dist!r}")
+                v = spec[k]
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise _err(source, f"{where}.{k}", f"expected a number, got {v!r}")
+                extra[k] = float(v)
+            if dist == "normal" and not extra["sd"] > 0:
+                raise _err(source, f"{where}.sd", "must be > 0")
+            if dist == "triangular" and not low <= extra["mode"] <= high:
+                raise _err(source, f"{where}.mode", f"must lie between low ({low}) and high ({high})")
+        else:
+            for k in ("mean", "sd", "mode"):
+                if k in spec:
+                    raise _err(source, f"{where}.{k}", "only used with distribution = \"normal\" or \"triangular\"")
         steps = spec.get("steps")
         if design == "grid":
             if steps is None:
@@ -384,7 +426,8 @@ def _factors(source: str, vary: Any, design: str) -> list[Factor]:
             steps = _int(source, f"{where}.steps", steps, 2, 10_000)
         elif steps is not None:
             raise _err(source, f"{where}.steps", f"only used by design = \"grid\", not {design!r}")
-        factors.append(Factor(key, low=float(low), high=float(high), steps=steps, scale=scale))
+        factors.append(Factor(key, low=float(low), high=float(high), steps=steps, scale=scale, distribution=dist,
+                              **extra))
     return factors
 
 
