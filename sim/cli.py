@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results") / "evidence",
                    help="folder for evidence.csv and evidence.md (default results/evidence)")
 
+    p = sub.add_parser("calibrate", help="calibrate parameters to target patterns by rejection ABC (on the sweep engine)")
+    p.add_argument("file", type=Path, help="calibration file (.toml)")
+    p.add_argument("--workers", "-w", type=_positive_int, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address or file (default: $DASK_SCHEDULER_ADDRESS)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<calibration name>)")
+
     p = sub.add_parser("ui", help="the teaching demo in the browser (Mesa SolaraViz), offline-capable")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
@@ -136,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "validate": cmd_validate, "params": cmd_params, "sweep": cmd_sweep,
                 "merge": cmd_merge, "compare": cmd_compare, "report": cmd_report, "sensitivity": cmd_sensitivity,
-                "discover": cmd_discover, "evidence": cmd_evidence, "ui": cmd_ui, "scenarios": cmd_scenarios}[args.command](args)
+                "discover": cmd_discover, "evidence": cmd_evidence, "calibrate": cmd_calibrate,
+                "ui": cmd_ui, "scenarios": cmd_scenarios}[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -458,6 +465,31 @@ def cmd_evidence(args) -> int:
         print(f"{r['verdict']:>13s}  {r['effect'] * 100:+6.1f} pts [{r['low'] * 100:+6.1f}, {r['high'] * 100:+6.1f}]"
               f"  {r['claim']}")
     print(f"\nWrote {args.out / 'evidence.csv'} and {args.out / 'evidence.md'}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    import os
+
+    from .calibrate import calibrate, describe, load_calibration
+
+    cal = load_calibration(args.file)
+    out = args.out or Path("results") / cal.name
+    progress = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        def progress(total, initial):
+            return tqdm(total=total, initial=initial, unit="run", file=sys.stderr)
+    try:
+        summary = calibrate(args.file, out, workers=args.workers,
+                            scheduler=args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"), progress=progress)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished draws are saved in {out}/draws; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    print(describe(summary))
+    print(f"\nWrote {out}/calibrated.toml, accepted.csv, draws.csv, posterior.png, calibration.json")
     return 0
 
 
