@@ -111,6 +111,12 @@ class DemoModel(BuddyingModel):
         return pos
 
 
+def _segments(pos: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of many line segments in one polyline, NaN-separated (one draw call, not one per tie)."""
+    gap = np.full(u.size, np.nan)
+    return (np.vstack([pos[u, 0], pos[v, 0], gap]).T.ravel(), np.vstack([pos[u, 1], pos[v, 1], gap]).T.ravel())
+
+
 # --- components --------------------------------------------------------------------------------------
 @solara.component
 def OutcomeBanner(model: DemoModel):
@@ -138,14 +144,9 @@ def NetworkView(model: DemoModel):
     pos = model.positions
     values = getattr(st, COLOUR_BY[colour_by.value])
     fig, ax = plt.subplots(figsize=(10, 5.2))
-    segs_u, segs_v = st.e_u, st.e_v
-    ax.plot(np.vstack([pos[segs_u, 0], pos[segs_v, 0], np.full(segs_u.size, np.nan)]).T.ravel(),
-            np.vstack([pos[segs_u, 1], pos[segs_v, 1], np.full(segs_u.size, np.nan)]).T.ravel(),
-            color="#bbbbbb", lw=0.5, zorder=1)
+    ax.plot(*_segments(pos, st.e_u, st.e_v), color="#bbbbbb", lw=0.5, zorder=1)
     if st.x_u.size:
-        ax.plot(np.vstack([pos[st.x_u, 0], pos[st.x_v, 0], np.full(st.x_u.size, np.nan)]).T.ravel(),
-                np.vstack([pos[st.x_u, 1], pos[st.x_v, 1], np.full(st.x_u.size, np.nan)]).T.ravel(),
-                color="#7570b3", lw=1.8, alpha=0.9, zorder=2)
+        ax.plot(*_segments(pos, st.x_u, st.x_v), color="#7570b3", lw=1.8, alpha=0.9, zorder=2)
     sc = ax.scatter(pos[:, 0], pos[:, 1], c=values, cmap="viridis", vmin=0, vmax=1, s=36,
                     edgecolors=[ORG_COLOURS["ab"[o]] for o in st.org], linewidths=0.5, zorder=3)
     k = model.P.seats

@@ -6,18 +6,11 @@ import pytest
 from sim import BuddyingModel, Scenario
 from sim.model.params import derive
 from sim.model.state import build_initial_state
-from sim.scenario import MECHANISMS
+from sim.docking import deffuant_scenario, major_clusters
 
 
 def dw_scenario(d, mu=0.5, n=1000, steps=300):
-    """Peer influence alone, well mixed, opinions uniform on [0, 1] (Beta(1,1)), full cross-trust."""
-    changes = {f"mechanisms.{m}": m == "peer_influence" for m in MECHANISMS}
-    changes.update({"culture.mixing": "well_mixed", "culture.confidence_bound": d, "culture.convergence": mu,
-                    "organisations.staff_a": n // 2, "organisations.staff_b": n - n // 2,
-                    "organisations.culture_a": 0.5, "organisations.culture_b": 0.5,
-                    "organisations.attitude_sd": (1 / 12) ** 0.5, "staff.partner_trust": 1.0,
-                    "partnership.ties_per_100_staff": 0.0, "run.steps": steps})
-    return Scenario(changes)
+    return deffuant_scenario(d, mu, n, steps)
 
 
 def textbook_dw(x, d, mu, pairs):
@@ -43,12 +36,6 @@ def test_peer_influence_alone_well_mixed_is_exactly_deffuant_weisbuch():
         perm = rng.permutation(x.size)
         x = textbook_dw(x, 0.2, 0.3, zip(perm[0::2], perm[1::2]))
         assert np.array_equal(model.state.culture, x)                         # bit for bit
-
-
-def major_clusters(x, share=0.01, gap=1e-3):
-    x = np.sort(x)
-    groups = np.split(x, np.flatnonzero(np.diff(x) > gap) + 1)
-    return [g for g in groups if g.size >= share * x.size]
 
 
 @pytest.mark.parametrize("d, expected", [(0.5, {1}), (0.3, {1}), (0.2, {2}), (0.15, {3}), (0.1, {4, 5})])

@@ -17,24 +17,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sim import BuddyingModel, Scenario  # noqa: E402
-from sim.scenario import MECHANISMS  # noqa: E402
+from sim import BuddyingModel  # noqa: E402
+from sim.docking import deffuant_scenario, major_clusters  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
 
 def dw(d: float, mu: float, seed: int, n: int = 1000, steps: int = 400) -> int:
-    changes = {f"mechanisms.{m}": m == "peer_influence" for m in MECHANISMS}
-    changes.update({"culture.mixing": "well_mixed", "culture.confidence_bound": d, "culture.convergence": mu,
-                    "organisations.staff_a": n // 2, "organisations.staff_b": n - n // 2,
-                    "organisations.culture_a": 0.5, "organisations.culture_b": 0.5,
-                    "organisations.attitude_sd": (1 / 12) ** 0.5, "staff.partner_trust": 1.0,
-                    "partnership.ties_per_100_staff": 0.0, "run.steps": steps})
-    model = BuddyingModel(Scenario(changes), seed, agent_views=False)
+    model = BuddyingModel(deffuant_scenario(d, mu, n, steps), seed, agent_views=False)
     model.run_to_end()
-    x = np.sort(model.state.culture)
-    groups = np.split(x, np.flatnonzero(np.diff(x) > 1e-3) + 1)
-    return sum(g.size >= 0.01 * n for g in groups)
+    return len(major_clusters(model.state.culture))
 
 
 def main() -> None:
