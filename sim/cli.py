@@ -1,4 +1,7 @@
-"""The terminal face: ``buddysim run | validate | params | scenarios``.
+"""buddysim: agent-based simulation of buddying arrangements between NHS trusts.
+
+The terminal face: run and compare scenarios, sweep experiments, analyse and report, calibrate, and serve
+the teaching UI.
 
 Bad input (a scenario that does not fit the schema, an unusable output folder)
 is reported in one message naming the file, the key and what is allowed, with
@@ -49,7 +52,9 @@ def _seed(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="buddysim", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="buddysim", description=__doc__.splitlines()[0],
+                                     epilog="Bad input is reported with the file and key at fault, exit status 2. "
+                                            "Docs: README.md, docs/ODD.md, docs/sweeps.md, docs/analysis.md.")
     parser.add_argument("--version", action="version", version=f"buddysim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
