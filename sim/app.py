@@ -55,19 +55,18 @@ class DemoSettings:
     union_stance: str | None = None
     seed: int = 1
 
-    def scenario_values(self) -> dict:
-        sc = load_scenario(SCENARIO_DIR / f"{self.scenario}.toml") if (SCENARIO_DIR / f"{self.scenario}.toml").exists() \
-            else load_scenario()
-        return dict(sc)
+    def base(self):
+        """The chosen bundled scenario (all defaults if its file is gone)."""
+        path = SCENARIO_DIR / f"{self.scenario}.toml"
+        return load_scenario(path) if path.exists() else load_scenario()
 
     def with_scenario(self, name: str) -> "DemoSettings":
-        values = replace(self, scenario=name).scenario_values()
+        values = replace(self, scenario=name).base()
         return replace(self, scenario=name, levers={k: values[k] for k in LEVERS},
                        union_stance=values["staff.union_stance"])
 
     def build(self):
-        base = load_scenario(SCENARIO_DIR / f"{self.scenario}.toml") if (SCENARIO_DIR / f"{self.scenario}.toml").exists() \
-            else load_scenario()
+        base = self.base()
         ratio = base["organisations.staff_b"] / base["organisations.staff_a"]
         changes = {"organisations.staff_a": DEMO_STAFF,
                    "organisations.staff_b": int(round(DEMO_STAFF * min(3.0, max(1 / 3, ratio)))),
@@ -115,6 +114,12 @@ def _segments(pos: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray
     """x and y of many line segments in one polyline, NaN-separated (one draw call, not one per tie)."""
     gap = np.full(u.size, np.nan)
     return (np.vstack([pos[u, 0], pos[v, 0], gap]).T.ravel(), np.vstack([pos[u, 1], pos[v, 1], gap]).T.ravel())
+
+
+def _show(fig) -> None:
+    fig.tight_layout()
+    solara.FigureMatplotlib(fig, format="png", dpi=80)
+    plt.close(fig)
 
 
 # --- components --------------------------------------------------------------------------------------
@@ -170,9 +175,7 @@ def NetworkView(model: DemoModel):
               Line2D([], [], color="#7570b3", lw=2, label=f"cross-organisation tie ({st.x_u.size})")]
     ax.legend(handles=legend, loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.12))
     fig.colorbar(sc, ax=ax, fraction=0.025, pad=0.01, label="0-1")
-    fig.tight_layout()
-    solara.FigureMatplotlib(fig, format="png", dpi=80)
-    plt.close(fig)
+    _show(fig)
 
 
 @solara.component
@@ -201,9 +204,7 @@ def Charts(model: DemoModel):
     for ax in axes[1]:
         ax.set_xlabel("week")
     axes[0][0].legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    solara.FigureMatplotlib(fig, format="png", dpi=80)
-    plt.close(fig)
+    _show(fig)
 
 
 @solara.component

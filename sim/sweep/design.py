@@ -205,6 +205,17 @@ def _unknown(source, prefix, key, allowed):
                 + "; allowed: " + ", ".join(sorted(allowed)))
 
 
+def _known_table(source, doc: dict, name: str, allowed: set) -> dict:
+    """Table ``[name]`` of ``doc`` (empty if absent), every key of which must be in ``allowed``."""
+    table = doc.get(name, {})
+    if not isinstance(table, dict):
+        raise _err(source, name, f"expected a table [{name}]")
+    for key in table:
+        if key not in allowed:
+            raise _unknown(source, f"{name}.", key, allowed)
+    return table
+
+
 def _int(source, key, value, low, high=None):
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         rng = f"from {low} to {high}" if high is not None else f">= {low}"
@@ -235,12 +246,7 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
     for key in doc:
         if key not in TOP_KEYS:
             raise _unknown(source, "", key, TOP_KEYS)
-    exp = doc.get("experiment", {})
-    if not isinstance(exp, dict):
-        raise _err(source, "experiment", "expected a table [experiment]")
-    for key in exp:
-        if key not in EXPERIMENT_KEYS:
-            raise _unknown(source, "experiment.", key, EXPERIMENT_KEYS)
+    exp = _known_table(source, doc, "experiment", EXPERIMENT_KEYS)
 
     design = exp.get("design", "grid")
     if design not in DESIGNS:
@@ -298,12 +304,7 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
     if design in ("lhs", "sobol", "morris") and not factors:
         raise _err(source, "vary", f"design = {design!r} needs at least one [vary.\"section.name\"] table")
 
-    record = doc.get("record", {})
-    if not isinstance(record, dict):
-        raise _err(source, "record", "expected a table [record]")
-    for key in record:
-        if key not in RECORD_KEYS:
-            raise _unknown(source, "record.", key, RECORD_KEYS)
+    record = _known_table(source, doc, "record", RECORD_KEYS)
     series = record.get("series", [])
     if series == "all":
         series = list(METRICS)

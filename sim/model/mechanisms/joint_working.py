@@ -107,7 +107,7 @@ def apply(st, P, ctx, draws) -> None:
     keep_old = w >= P["partnership.tie_floor"]
     ctx.count("ties_lost", int((~keep_old).sum()))
     u, v, w = u[keep_old], v[keep_old], w[keep_old]
-    if P["partnership.bridge_scope"] != "wide":
+    if nu.size and P["partnership.bridge_scope"] != "wide":
         elig = eligible_for_bridges(P, st.role)
         cand = elig[nu] & elig[nv]
         nu, nv = nu[cand], nv[cand]
