@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .model import BuddyingModel, ReferenceModel
+from .model.state import State
+from .model.statistics import STATISTICS, compute
 from .scenario import Scenario
 
 
@@ -32,6 +34,7 @@ class RunResult:
     seconds: float = 0.0
     engine: str = "fast"
     replication: int | None = None
+    statistics: dict = field(default_factory=dict)   # end-of-run statistics asked for (sim.model.statistics)
 
     @property
     def final(self) -> dict:
@@ -75,13 +78,18 @@ def replication_seed(seed: int, replication: int) -> int:
 
 
 def run(scenario: Scenario | None = None, seed: int | None = None, *, steps: int | None = None,
-        engine: str = "fast", replication: int | None = None) -> RunResult:
+        engine: str = "fast", replication: int | None = None, statistics: Iterable[str] = ()) -> RunResult:
     """Run one scenario once.
 
     ``seed`` defaults to the scenario's ``run.seed``; ``steps`` overrides
     ``run.steps``; ``engine`` is ``"fast"`` or ``"reference"`` (same rules, one
-    agent at a time; same result, slower).
+    agent at a time; same result, slower); ``statistics`` names end-of-run
+    statistics of the final state (:data:`sim.model.statistics.STATISTICS`).
     """
+    statistics = list(statistics)
+    unknown = [s for s in statistics if s not in STATISTICS]
+    if unknown:
+        raise ValueError(f"unknown statistic(s) {', '.join(unknown)}; known: {', '.join(STATISTICS)}")
     sc = scenario if scenario is not None else Scenario()
     if steps is not None:
         sc = sc.replace({"run.steps": int(steps)})
@@ -95,11 +103,24 @@ def run(scenario: Scenario | None = None, seed: int | None = None, *, steps: int
         raise ValueError(f"engine must be 'fast' or 'reference', not {engine!r}")
     model.run_to_end()
     seconds = time.perf_counter() - t0
+    stats = {}
+    if statistics:
+        final_state = model.state if engine == "fast" else State(**_reference_arrays(model))
+        stats = compute(statistics, final_state, model.P)
     series = pd.DataFrame.from_records(model.records)
     series = series[["step"] + [c for c in series.columns if c != "step"]]
     return RunResult(scenario=sc, seed=seed, outcome=model.outcome, outcome_step=model.outcome_step,
                      reason=model.tracker.reason, series=series, events=list(model.events),
-                     seconds=seconds, engine=engine, replication=replication)
+                     seconds=seconds, engine=engine, replication=replication, statistics=stats)
+
+
+def _reference_arrays(model: ReferenceModel) -> dict:
+    snap = model.snapshot()
+    empty = np.zeros(0, np.int64)
+    return {**{k: snap[k] for k in ("org", "role", "union", "tenure", "culture", "tp", "tl", "loyalty", "fatigue",
+                                     "adopted", "l_org", "l_seat", "l_commit", "l_vacant", "l_tenure",
+                                     "x_u", "x_v", "x_w", "present")},
+            "e_u": empty, "e_v": empty, "inc_ptr": empty, "inc_edge": empty, "nbr": empty}
 
 
 def iter_replications(scenario: Scenario, seed: int | None = None, replications: int = 1, *,

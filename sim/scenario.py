@@ -154,6 +154,7 @@ PARAMS: tuple[Param, ...] = (
     _p("staff", "turnover_fatigue_sensitivity", 1.5, "log-rate per unit", "Rise in the leaving rate per unit of change fatigue above 0.5.", 0.0, 10.0),
     _p("staff", "hire_culture_a", 0.4, FRACTION, "Mean improvement culture of people A recruits.", 0.0, 1.0),
     _p("staff", "hire_culture_b", 0.6, FRACTION, "Mean improvement culture of people B recruits.", 0.0, 1.0),
+    _p("staff", "growth_per_year", 0.0, "per year", "Net change of each trust's headcount a year (0.2 = grows 20%/yr; -0.2 = shrinks by not replacing leavers). Not 0: only the demography submodels may be on.", -0.9, 2.0),
     _p("staff", "socialisation_rate", 0.1, "per week", "Pull of the organisation's mean culture on a newcomer in their first week.", 0.0, 1.0),
     _p("staff", "socialisation_weeks", 13.0, "weeks", "Time for socialisation pressure to fall by a factor e.", 0.1, 520.0),
     _p("staff", "union_density", 0.4, FRACTION, "Share of staff who are trade-union members.", 0.0, 1.0),
@@ -354,7 +355,18 @@ def _show(value: Any) -> str:
     return f"{kind} ({text})"
 
 
+#: Submodels that may run while headcounts change (the others assume every post is filled; docs/ODD.md 7.10).
+GROWTH_MECHANISMS = ("leadership_turnover", "staff_turnover")
+
+
 def _check_cross(source: str, v: Mapping[str, Any]) -> None:
+    if v["staff.growth_per_year"] != 0.0:
+        others = [m for m in MECHANISMS if v[f"mechanisms.{m}"] and m not in GROWTH_MECHANISMS]
+        if others:
+            raise ScenarioError(source, "staff.growth_per_year",
+                                f"growth or decline ({v['staff.growth_per_year']:g}/yr) is implemented for the "
+                                f"staff-demography submodel only; switch off in [mechanisms]: {', '.join(others)} "
+                                f"(allowed with growth: {', '.join(GROWTH_MECHANISMS)})")
     share = v["organisations.share_clinical"] + v["organisations.share_managerial"]
     if share > 1.0 + 1e-12:
         raise ScenarioError(source, "organisations.share_managerial",

@@ -108,3 +108,18 @@ def test_params_lists_every_parameter():
 def test_scenarios_lists_questions():
     p = buddysim("scenarios")
     assert p.returncode == 0 and "baseline.toml" in p.stdout and "?" in p.stdout
+
+
+def test_growth_with_submodels_that_need_filled_posts_is_refused(tmp_path):
+    """Growth/decline is written down for the demography submodels only: anything else is a clear error."""
+    bad = tmp_path / "grow.toml"
+    bad.write_text("[staff]\ngrowth_per_year = 0.1\n\n[mechanisms]\npeer_influence = false\n")
+    p = buddysim("run", bad)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "staff.growth_per_year" in p.stderr and "messaging" in p.stderr and "peer_influence" not in p.stderr
+    ok = tmp_path / "grow_ok.toml"
+    ok.write_text("[staff]\ngrowth_per_year = 0.1\n\n[mechanisms]\n" + "".join(
+        f"{m} = false\n" for m in ("messaging", "engagement", "unions", "initiative_load", "joint_working",
+                                   "competition", "peer_influence", "adoption", "embedding")))
+    p = buddysim("run", ok, "--steps", 20, "--out", tmp_path / "out", "--no-plots")
+    assert p.returncode == 0, p.stderr

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import BuddyingModel, ReferenceModel, Scenario, load_scenario, run
+from sim.scenario import MECHANISMS
 
 from .conftest import SMALL
 from .test_model import scenarios
@@ -72,3 +73,19 @@ def test_run_api_engines_agree():
     a, b = run(sc, 4), run(sc, 4, engine="reference")
     pd.testing.assert_frame_equal(a.series, b.series, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
     assert a.outcome == b.outcome
+
+
+@pytest.mark.parametrize("growth", [0.6, -0.4])
+def test_growth_and_decline(growth):
+    """Headcounts that change (vacant posts, hiring up to a target) follow the same rules in both engines."""
+    only = {f"mechanisms.{m}": m in ("staff_turnover", "leadership_turnover")
+            for m in MECHANISMS}
+    sc = Scenario({**SMALL, **only, "staff.growth_per_year": growth, "staff.turnover_per_year": 0.8,
+                   "run.steps": 80})
+    model = assert_same(sc, 5)
+    heads = pd.DataFrame(model.records)[["headcount_a", "headcount_b"]]
+    start, end = heads.iloc[0], heads.iloc[-1]
+    if growth > 0:
+        assert (end > start).all() and (heads.diff().dropna() >= 0).all().all()
+    else:
+        assert (end < start).all()

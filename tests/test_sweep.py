@@ -406,3 +406,32 @@ def test_sampled_designs_draw_from_normal_and_triangular_distributions():
     with pytest.raises(ExperimentError, match="required for distribution"):
         experiment_from_toml('[experiment]\ndesign = "lhs"\nsamples = 4\n[vary."system.competition"]\nlow = 0.0\n'
                              'high = 1.0\ndistribution = "normal"\nmean = 0.5\n')
+
+
+def test_running_a_complete_sweep_again_does_nothing(tmp_path):
+    path = write(tmp_path, chunk=6)
+    cmd = [PY, "-m", "sim", "sweep", path, "-w", "1", "-q", "--out", tmp_path / "out"]
+    assert subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).returncode == 0
+    before = (tmp_path / "out" / "runs.parquet").read_bytes()
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0 and "already complete" in p.stdout, p.stderr
+    assert (tmp_path / "out" / "runs.parquet").read_bytes() == before
+
+
+def test_final_statistics_are_recorded_per_run(tmp_path):
+    """[record] final = [...] adds one runs-table column per end-of-run statistic, equal to run()'s."""
+    from sim import Scenario, run
+    from sim.sweep.design import experiment_from_toml
+
+    text = experiment_text(extra='final = ["culture_clusters", "tenure_a"]\n')
+    exp = experiment_from_toml(text, source="t.toml", base_dir=tmp_path)
+    sweep(exp, tmp_path / "out", workers=1, log=lambda *a: None)
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    row = runs.iloc[0]
+    params = {f.key: row[f.key] for f in exp.factors}
+    stats = run(exp.scenario_for(params), int(row["seed"]), statistics=["culture_clusters", "tenure_a"]).statistics
+    assert row["culture_clusters"] == stats["culture_clusters"] >= 1
+    assert row["tenure_a"] == pytest.approx(stats["tenure_a"])
+    bad = text.replace('"tenure_a"]', '"tenure_z"]')
+    with pytest.raises(ExperimentError, match="record.final.*tenure_z.*did you mean"):
+        experiment_from_toml(bad, source="t.toml", base_dir=tmp_path)

@@ -13,7 +13,7 @@ import numpy as np
 from .mechanisms import (adoption, competition, embedding, engagement, initiative, joint_working,
                          leadership, messaging, peer_influence, staff_turnover)
 from .params import Derived
-from .state import State, org_means
+from .state import State, org_means_present
 
 COUNTERS = ("encounters", "successes", "ties_formed", "ties_lost", "leavers_a", "leavers_b",
             "influence_pairs")
@@ -120,7 +120,7 @@ ORG_METRICS = {
 METRICS = (
     [f"{m}_{o}" for m in ORG_METRICS for o in "ab"]
     + ["board_commitment_a", "board_commitment_b", "interim_seats_a", "interim_seats_b",
-       "cross_ties", "message_gap", "message_conflict"]
+       "headcount_a", "headcount_b", "cross_ties", "message_gap", "message_conflict"]
     + list(COUNTERS)
     + ["trust_min", "adoption_min", "board_min"]
 )
@@ -128,13 +128,19 @@ METRICS = (
 
 def measure(st: State, P: Derived, ctx: StepContext) -> dict:
     out = {}
+    present = st.present
     for name, attr in ORG_METRICS.items():
-        a, b = org_means(getattr(st, attr), P.n_a).tolist()
+        a, b = org_means_present(getattr(st, attr), P.n_a, present).tolist()
         out[f"{name}_a"], out[f"{name}_b"] = a, b
     board = st.l_commit.reshape(2, -1).mean(axis=1).tolist()
     interim = st.l_vacant.reshape(2, -1).sum(axis=1).tolist()
     out["board_commitment_a"], out["board_commitment_b"] = board
     out["interim_seats_a"], out["interim_seats_b"] = interim
+    if present is None:
+        out["headcount_a"], out["headcount_b"] = P.n_a, P.n_b
+    else:
+        a = int(np.count_nonzero(present[:P.n_a]))
+        out["headcount_a"], out["headcount_b"] = a, int(np.count_nonzero(present)) - a
     out["cross_ties"] = int(st.x_u.size)
     out["message_gap"] = ctx.gap
     out["message_conflict"] = int(ctx.conflict)

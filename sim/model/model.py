@@ -107,4 +107,6 @@ class BuddyingModel(mesa.Model):
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """Copies of every state array (for tests and analysis)."""
-        return {k: np.array(v, copy=True) for k, v in vars(self.state).items()}
+        out = {k: np.array(v, copy=True) for k, v in vars(self.state).items() if v is not None}
+        out.setdefault("present", np.ones(self.state.n, dtype=bool))
+        return out

@@ -35,7 +35,7 @@ class Derived:
     sc: Scenario
     on: dict
     steps: int
-    n_a: int
+    n_a: int                          # rows of A (its posts; more than its staff when it will grow)
     n_b: int
     seats: int
     # leadership
@@ -62,6 +62,9 @@ class Derived:
     # initial partner trust, after history
     partner_trust_mean: float
     initial_ties: int
+    # growth and decline (docs/ODD.md 7.10); headcount0 is None when headcounts are fixed
+    headcount0: np.ndarray | None = None   # per org, staff in post at week 0
+    growth_week: float = 1.0               # weekly factor of the target headcount
 
     def __getitem__(self, key: str):
         return self.sc[key]
@@ -70,6 +73,12 @@ class Derived:
 def derive(sc: Scenario) -> Derived:
     on = {m: bool(sc[f"mechanisms.{m}"]) for m in MECHANISMS}
     n_a, n_b = sc["organisations.staff_a"], sc["organisations.staff_b"]
+    growth = sc["staff.growth_per_year"]
+    headcount0, rows_a, rows_b = None, n_a, n_b
+    if growth != 0.0:
+        headcount0 = np.array([n_a, n_b])
+        if growth > 0.0:  # posts for the largest headcount the run will reach
+            rows_a, rows_b = (posts(h, growth, sc["run.steps"]) for h in (n_a, n_b))
 
     interim = sc["leadership.interim_weeks"]
     appoint = 1.0 if interim <= 0 else min(1.0, 1.0 / interim)
@@ -99,7 +108,7 @@ def derive(sc: Scenario) -> Derived:
                                  * proximity * (1.0 + history)))
 
     return Derived(
-        sc=sc, on=on, steps=sc["run.steps"], n_a=n_a, n_b=n_b,
+        sc=sc, on=on, steps=sc["run.steps"], n_a=rows_a, n_b=rows_b,
         seats=sc["leadership.exec_team_size"],
         leave_prob=np.array([weekly_prob(sc["leadership.turnover_a"]), weekly_prob(sc["leadership.turnover_b"])]),
         appoint_prob=appoint,
@@ -117,4 +126,16 @@ def derive(sc: Scenario) -> Derived:
                                   sc["staff.resistance_support"]]),
         partner_trust_mean=pt,
         initial_ties=initial_ties,
+        headcount0=headcount0,
+        growth_week=(1.0 + growth) ** (1.0 / WEEKS_PER_YEAR),
     )
+
+
+def target_headcount(headcount0: np.ndarray, growth_week: float, week: int) -> np.ndarray:
+    """Staff each trust aims to have in post after week ``week`` (at least one)."""
+    return np.maximum(np.rint(headcount0 * growth_week ** week), 1).astype(np.int64)
+
+
+def posts(headcount0: int, growth: float, steps: int) -> int:
+    """Rows needed for a trust growing at ``growth`` a year over ``steps`` weeks."""
+    return int(target_headcount(np.array([headcount0]), (1.0 + growth) ** (1.0 / WEEKS_PER_YEAR), steps)[0])

@@ -21,13 +21,13 @@ from .engine import COUNTERS, METRICS, ORG_METRICS, StepContext
 from .mechanisms import (adoption, engagement, joint_working, leadership, messaging, peer_influence,
                          staff_turnover)
 from .outcomes import OutcomeTracker
-from .params import derive
+from .params import derive, target_headcount
 from .state import ROLE_MANAGERIAL, build_initial_state
 
 
 class Person:
     __slots__ = ("index", "org", "role", "union", "tenure", "culture", "tp", "tl", "loyalty", "fatigue",
-                 "adopted", "edges", "colleagues")
+                 "adopted", "edges", "colleagues", "present")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -86,7 +86,8 @@ class ReferenceModel:
                               tl=float(st.tl[i]), loyalty=float(st.loyalty[i]), fatigue=float(st.fatigue[i]),
                               adopted=bool(st.adopted[i]),
                               edges=[int(e) for e in st.inc_edge[st.inc_ptr[i]:st.inc_ptr[i + 1]]],
-                              colleagues=[int(j) for j in st.nbr[st.inc_ptr[i]:st.inc_ptr[i + 1]]])
+                              colleagues=[int(j) for j in st.nbr[st.inc_ptr[i]:st.inc_ptr[i + 1]]],
+                              present=True if st.present is None else bool(st.present[i]))
                        for i in range(st.n)]
         self.leaders = [Leader(org=int(st.l_org[s]), seat=int(st.l_seat[s]), commit=float(st.l_commit[s]),
                                vacant=bool(st.l_vacant[s]), tenure=int(st.l_tenure[s]))
@@ -336,20 +337,37 @@ class ReferenceModel:
     def staff_turnover(self) -> None:
         P, people = self.P, self.people
         u = staff_turnover.draw_leave(self.rng, len(people))
-        mean = [_mean(p.culture for p in people if p.org == o) for o in (0, 1)]
+        mean = [_mean(p.culture for p in people if p.org == o and p.present) for o in (0, 1)]
         rate, bt, bf = P.leave_rate_week, P["staff.turnover_trust_sensitivity"], P["staff.turnover_fatigue_sensitivity"]
         s, tau = P["staff.socialisation_rate"], P["staff.socialisation_weeks"]
         leavers = []
         for p in people:
             lam = rate * math.exp(bt * (0.5 - p.tl) + bf * (p.fatigue - 0.5))
-            if u[p.index] < 1.0 - math.exp(-lam):
+            if p.present and u[p.index] < 1.0 - math.exp(-lam):
                 leavers.append(p)
-            else:
-                pull = s * math.exp(-p.tenure / tau)
-                p.culture = p.culture + pull * (mean[p.org] - p.culture)
-                p.tenure += 1
-        union, culture, tp, tl = staff_turnover.draw_newcomers(self.rng, P, np.array([p.org for p in leavers], np.int8))
-        for k, p in enumerate(leavers):
+            # Everyone is socialised (a leaver's values are overwritten if the post is refilled, and an
+            # empty post's values are never read).
+            pull = s * math.exp(-p.tenure / tau)
+            p.culture = p.culture + pull * (mean[p.org] - p.culture)
+            p.tenure += 1
+        if P.headcount0 is None:
+            hired = leavers                                  # every post is refilled at once
+        else:
+            for p in leavers:
+                p.present = False
+            target = target_headcount(P.headcount0, P.growth_week, self.week)
+            hired = []
+            for o in (0, 1):
+                short = int(target[o]) - sum(1 for p in people if p.org == o and p.present)
+                for p in people:
+                    if short <= 0:
+                        break
+                    if p.org == o and not p.present:
+                        p.present = True
+                        hired.append(p)
+                        short -= 1
+        union, culture, tp, tl = staff_turnover.draw_newcomers(self.rng, P, np.array([p.org for p in hired], np.int8))
+        for k, p in enumerate(hired):
             p.union, p.culture, p.tp, p.tl = bool(union[k]), float(culture[k]), float(tp[k]), float(tl[k])
             p.loyalty, p.fatigue, p.adopted, p.tenure = P["staff.newcomer_loyalty"], 0.0, False, 0
         if leavers and self.ties:
@@ -365,8 +383,9 @@ class ReferenceModel:
         m = {}
         for name, attr in ORG_METRICS.items():
             for o, suffix in ((0, "a"), (1, "b")):
-                m[f"{name}_{suffix}"] = _mean(float(getattr(p, attr)) for p in self.people if p.org == o)
+                m[f"{name}_{suffix}"] = _mean(float(getattr(p, attr)) for p in self.people if p.org == o and p.present)
         for o, suffix in ((0, "a"), (1, "b")):
+            m[f"headcount_{suffix}"] = sum(1 for p in self.people if p.org == o and p.present)
             seats = [ld for ld in self.leaders if ld.org == o]
             m[f"board_commitment_{suffix}"] = _mean(ld.commit for ld in seats)
             m[f"interim_seats_{suffix}"] = sum(ld.vacant for ld in seats)
@@ -398,7 +417,7 @@ class ReferenceModel:
     def snapshot(self) -> dict[str, np.ndarray]:
         people, leaders = self.people, self.leaders
         out = {name: np.array([getattr(p, name) for p in people]) for name in
-               ("org", "role", "union", "tenure", "culture", "tp", "tl", "loyalty", "fatigue", "adopted")}
+               ("org", "role", "union", "tenure", "culture", "tp", "tl", "loyalty", "fatigue", "adopted", "present")}
         out.update({"l_org": np.array([ld.org for ld in leaders]), "l_seat": np.array([ld.seat for ld in leaders]),
                     "l_commit": np.array([ld.commit for ld in leaders]),
                     "l_vacant": np.array([ld.vacant for ld in leaders]),

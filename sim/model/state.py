@@ -48,6 +48,8 @@ class State:
     x_u: np.ndarray
     x_v: np.ndarray
     x_w: np.ndarray
+    # staff rows holding someone (only while headcounts change; None = every post filled)
+    present: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -61,6 +63,14 @@ def org_means(values: np.ndarray, n_a: int) -> np.ndarray:
     """Mean of ``values`` over A (rows ``:n_a``) and over B (the rest), in one pass."""
     sums = np.add.reduceat(values, [0, n_a], dtype=np.float64)
     return sums / np.array([n_a, values.size - n_a])
+
+
+def org_means_present(values: np.ndarray, n_a: int, present: np.ndarray | None) -> np.ndarray:
+    """Mean of ``values`` over the staff in post in A and in B (all rows when ``present`` is None)."""
+    if present is None:
+        return org_means(values, n_a)
+    sums = np.add.reduceat(values * present, [0, n_a], dtype=np.float64)
+    return sums / np.add.reduceat(present, [0, n_a], dtype=np.float64)
 
 
 def beta_draw(rng: np.random.Generator, mean, sd: float, size: int) -> np.ndarray:
@@ -131,13 +141,18 @@ def build_initial_state(P: Derived, rng: np.random.Generator) -> State:
 
     # Initial cross-organisation ties, set by history and geography.
     x_u, x_v = initial_cross_ties(rng, P, role)
+    present = None
+    if P.headcount0 is not None:
+        present = (np.arange(n) - np.where(org == 0, 0, n_a)) < P.headcount0[o]
+        keep = present[x_u] & present[x_v]
+        x_u, x_v = x_u[keep], x_v[keep]
     x_w = np.full(x_u.size, sc["partnership.tie_initial"])
 
     return State(org=org, role=role, union=union, tenure=tenure, culture=culture, tp=tp, tl=tl,
                  loyalty=loyalty, fatigue=fatigue, adopted=adopted,
                  l_org=l_org, l_seat=l_seat, l_commit=l_commit, l_vacant=l_vacant, l_tenure=l_tenure,
                  e_u=e_u, e_v=e_v, inc_ptr=inc_ptr, inc_edge=inc_edge, nbr=nbr,
-                 x_u=x_u, x_v=x_v, x_w=x_w)
+                 x_u=x_u, x_v=x_v, x_w=x_w, present=present)
 
 
 def eligible_for_bridges(P: Derived, role: np.ndarray) -> np.ndarray:

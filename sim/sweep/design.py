@@ -18,6 +18,7 @@ vary, a design, replications, a master seed and what to record::
     [record]
     series = ["partner_trust_a", "trust_min"] # per-step series to keep (default: none)
     every = 4                                 # keep every 4th week (and the last)
+    final = ["culture_clusters"]              # end-of-run statistics (sim.model.statistics), one column each
 
 The design table has one row per run: ``run_id``, ``point``, ``replication``,
 ``seed`` and one column per varied parameter. Seeds come from
@@ -41,15 +42,16 @@ import numpy as np
 import pandas as pd
 
 from ..model.engine import METRICS
+from ..model.statistics import STATISTICS
 from ..run import replication_seed
-from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, _did_you_mean, load_scenario
+from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, _check_value, _did_you_mean, load_scenario
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
 EXPERIMENT_KEYS = {"name", "scenario", "design", "samples", "replications", "seed", "levels",
                    "second_order", "common_random_numbers", "chunk", "description"}
 VARY_KEYS = {"values", "low", "high", "steps", "scale", "distribution", "mean", "sd", "mode"}
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
-RECORD_KEYS = {"series", "every"}
+RECORD_KEYS = {"series", "every", "final"}
 TOP_KEYS = {"experiment", "set", "vary", "record", "points"}
 
 
@@ -129,6 +131,7 @@ class Experiment:
     chunk: int | None = None
     series: list[str] = field(default_factory=list)
     every: int = 1
+    final: list[str] = field(default_factory=list)   # end-of-run statistics, one runs-table column each
     points: list[dict] | None = None
     description: str = ""
 
@@ -315,13 +318,20 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
             raise _err(source, "record.series", f"unknown metric {s!r}{_did_you_mean(s, METRICS)}; "
                        f"metrics are: {', '.join(METRICS)}")
     every = _int(source, "record.every", record.get("every", 1), 1, 100_000)
+    final = record.get("final", [])
+    if not isinstance(final, list) or not all(isinstance(s, str) for s in final):
+        raise _err(source, "record.final", "expected a list of end-of-run statistic names")
+    for s in final:
+        if s not in STATISTICS:
+            raise _err(source, "record.final", f"unknown statistic {s!r}{_did_you_mean(s, STATISTICS)}; "
+                       f"statistics are: {', '.join(STATISTICS)}")
 
     description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
     experiment = Experiment(name=exp.get("name", name), path=path, text=text, base=base, fixed=fixed,
                             factors=factors, design=design, samples=samples or 0, replications=replications,
                             seed=seed, levels=levels, second_order=exp.get("second_order", False),
                             common_random_numbers=exp.get("common_random_numbers", False), chunk=chunk,
-                            series=series, every=every, points=points,
+                            series=series, every=every, final=final, points=points,
                             description=exp.get("description", description))
     _check_points(source, experiment)
     return experiment
@@ -445,8 +455,9 @@ def _flatten_vary(source: str, vary: dict, prefix: str = ""):
 
 
 def _check_param(source: str, where: str, key: str, value):
+    """One value's type and range (checks across keys are made per design point, in _check_points)."""
     try:
-        return Scenario({key: value})[key]
+        return _check_value(source, key, value)
     except ScenarioError as exc:
         raise _err(source, where, exc.message) from None
 

@@ -31,16 +31,17 @@ from .store import ResultStore, now, provenance
 #: With the default worker count, a sweep estimated to take less than this on one core runs serially.
 SMALL_SWEEP_SECONDS = 5.0
 _ARROW = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
-INT_METRICS = {"interim_seats_a", "interim_seats_b", "cross_ties", "message_conflict", "encounters", "successes",
+INT_METRICS = {"interim_seats_a", "interim_seats_b", "headcount_a", "headcount_b", "cross_ties", "message_conflict", "encounters", "successes",
                "ties_formed", "ties_lost", "leavers_a", "leavers_b", "influence_pairs"}
 
 
-def runs_schema(param_keys: list[str]) -> pa.Schema:
+def runs_schema(param_keys: list[str], final: list[str] = ()) -> pa.Schema:
     fields = [("run_id", pa.int64()), ("point", pa.int64()), ("replication", pa.int64()), ("seed", pa.int64())]
     fields += [(k, _ARROW[PARAM_BY_KEY[k].kind]) for k in param_keys]
     fields += [("status", pa.string()), ("error", pa.string()), ("outcome", pa.string()),
                ("outcome_step", pa.int64()), ("reason", pa.string()), ("seconds", pa.float64())]
     fields += [(m, pa.float64()) for m in METRICS]
+    fields += [(f, pa.float64()) for f in final if f not in METRICS]
     return pa.schema(fields)
 
 
@@ -58,21 +59,22 @@ class Task:
     rows: list            # (run_id, point, replication, seed, params tuple)
     series: list
     every: int
+    final: list = ()
 
 
 def run_chunk(task: Task) -> tuple[int, pa.Table, pa.Table | None]:
     """Run one chunk; a failing run is recorded with its error and does not stop the others."""
-    cols: dict[str, list] = {f.name: [] for f in runs_schema(task.param_keys)}
+    cols: dict[str, list] = {f.name: [] for f in runs_schema(task.param_keys, task.final)}
     scols: dict[str, list] = {f.name: [] for f in series_schema(task.series)}
     for run_id, point, rep, seed, params in task.rows:
         values = dict(zip(task.param_keys, params))
         t0 = time.perf_counter()
         rec = {"run_id": run_id, "point": point, "replication": rep, "seed": seed, **values}
         try:
-            result = run(Scenario({**task.base, **values}, name="sweep"), seed)
+            result = run(Scenario({**task.base, **values}, name="sweep"), seed, statistics=task.final)
             final = result.series.iloc[-1]
             rec.update(status="ok", error="", outcome=result.outcome, outcome_step=result.outcome_step,
-                       reason=result.reason, **{m: float(final[m]) for m in METRICS})
+                       reason=result.reason, **{m: float(final[m]) for m in METRICS}, **result.statistics)
             if task.series:
                 s = result.series
                 last = int(s["step"].iloc[-1])
@@ -84,11 +86,11 @@ def run_chunk(task: Task) -> tuple[int, pa.Table, pa.Table | None]:
         except Exception as exc:  # noqa: BLE001 - a failing run is data, not a crash
             tb = traceback.format_exception(exc)
             rec.update(status="failed", error=f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}", outcome=None,
-                       outcome_step=None, reason=None, **{m: math.nan for m in METRICS})
+                       outcome_step=None, reason=None, **{m: math.nan for m in (*METRICS, *task.final)})
         rec["seconds"] = time.perf_counter() - t0
         for name in cols:
             cols[name].append(rec.get(name))
-    runs = pa.table(cols, schema=runs_schema(task.param_keys))
+    runs = pa.table(cols, schema=runs_schema(task.param_keys, task.final))
     series = pa.table(scols, schema=series_schema(task.series)) if task.series else None
     return task.chunk, runs, series
 
@@ -126,7 +128,7 @@ def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: 
     store.open()
     existing = store.read_manifest()
     if existing and existing.get("status") == "complete" and shard is None:
-        log(f"{out}: already complete ({existing['counts']['runs']} runs); nothing to do")
+        log(f"{out}: already complete ({existing['counts']['done']} runs); nothing to do")
         return existing
     mine = [c for c in range(len(chunks)) if shard is None or c % shard[1] == shard[0] - 1]
     done = store.done_chunks()
@@ -147,7 +149,8 @@ def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: 
         "experiment": {"name": exp.name, "file": str(exp.path) if exp.path else None, "sha256": exp.sha256,
                        "design": exp.design, "factors": keys, "replications": exp.replications,
                        "seed": exp.seed, "common_random_numbers": exp.common_random_numbers,
-                       "series": exp.series, "every": exp.every, "description": exp.description},
+                       "series": exp.series, "every": exp.every, "final": exp.final,
+                       "description": exp.description},
         "base_scenario": dict(exp.base),
         "design": {"points": int(table["point"].nunique()) if len(table) else 0, "runs": len(table),
                    "chunk_size": size, "chunks": len(chunks)},
@@ -165,7 +168,7 @@ def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: 
     if runs_done:
         log(f"resuming: {runs_done} of {runs_total} runs already done")
 
-    tasks = (Task(c, dict(exp.base), keys, chunks[c], exp.series, exp.every) for c in todo)
+    tasks = (Task(c, dict(exp.base), keys, chunks[c], exp.series, exp.every, exp.final) for c in todo)
     bar = progress(total=runs_total, initial=runs_done) if progress else None
     failed = 0
     try:

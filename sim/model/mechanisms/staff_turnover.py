@@ -14,13 +14,22 @@ tenure 0, and none of the leaver's cross-organisation ties. Everyone who stays
 is socialised toward their organisation's mean culture (computed before the
 replacements), ``c += socialisation_rate exp(-tenure/socialisation_weeks)
 (mean_o - c)``, and gains a week of tenure.
+
+Growth and decline (``staff.growth_per_year`` = g, not 0; docs/ODD.md 7.10):
+trust o aims at ``round(H_o (1+g)^(t/52))`` staff in post after week t (at
+least 1). Leavers leave as above; their posts fall vacant; then vacant posts,
+lowest row first, are filled by newcomers until the target is met. A
+shrinking trust therefore declines by not replacing leavers (no
+redundancies), and a trust cannot shrink faster than its staff leave. Means
+are taken over the staff in post.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..state import beta_draw, org_means
+from ..params import target_headcount
+from ..state import beta_draw, org_means_present
 
 
 def draw_leave(rng: np.random.Generator, n: int):
@@ -46,20 +55,37 @@ def leave_prob(tl, fatigue, P):
     return 1.0 - np.exp(-lam)
 
 
+def vacancies_to_fill(present: np.ndarray, n_a: int, target: np.ndarray) -> np.ndarray:
+    """Rows of the vacant posts filled this week: the lowest vacant rows of each trust, up to its target."""
+    rows = []
+    for lo, hi, want in ((0, n_a, target[0]), (n_a, present.size, target[1])):
+        free = np.flatnonzero(~present[lo:hi])
+        short = int(want) - (hi - lo - free.size)
+        rows.append(free[:max(short, 0)] + lo)
+    return np.concatenate(rows)
+
+
 def apply(st, P, ctx, rng) -> None:
     u = draw_leave(rng, st.n)
     leave = u < leave_prob(st.tl, st.fatigue, P)
     n_a = P.n_a
+    present = st.present
+    if present is not None:
+        leave &= present
     # Socialisation of everyone toward their organisation's mean (leavers are overwritten below).
-    mean = org_means(st.culture, n_a)
+    mean = org_means_present(st.culture, n_a, present)
     target = np.empty(st.n)
     target[:n_a], target[n_a:] = mean[0], mean[1]
     pull = P["staff.socialisation_rate"] * np.exp(-st.tenure / P["staff.socialisation_weeks"])
     c = st.culture
     st.culture = c + pull * (target - c)
     st.tenure += 1
-    # Newcomers take the leavers' posts.
-    idx = np.flatnonzero(leave)
+    if present is None:
+        idx = np.flatnonzero(leave)       # newcomers take the leavers' posts
+    else:
+        present &= ~leave                 # leavers' posts fall vacant; some are filled
+        idx = vacancies_to_fill(present, n_a, target_headcount(P.headcount0, P.growth_week, ctx.t))
+        present[idx] = True
     union, culture, tp, tl = draw_newcomers(rng, P, st.org[idx])
     st.culture[idx] = culture
     st.tenure[idx] = 0
@@ -69,10 +95,11 @@ def apply(st, P, ctx, rng) -> None:
     st.loyalty[idx] = P["staff.newcomer_loyalty"]
     st.fatigue[idx] = 0.0
     st.adopted[idx] = False
-    if idx.size and st.x_u.size:
+    if st.x_u.size and leave.any():
         keep = ~(leave[st.x_u] | leave[st.x_v])
         ctx.count("ties_lost", int(keep.size - np.count_nonzero(keep)))
         st.x_u, st.x_v, st.x_w = st.x_u[keep], st.x_v[keep], st.x_w[keep]
+    n_left = int(np.count_nonzero(leave))
     n_left_a = int(np.count_nonzero(leave[:n_a]))
     ctx.count("leavers_a", n_left_a)
-    ctx.count("leavers_b", idx.size - n_left_a)
+    ctx.count("leavers_b", n_left - n_left_a)

@@ -1,0 +1,43 @@
+"""Shared helpers of the validation scripts: run an experiment file into results/validation, table output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from sim.sweep.design import load_experiment
+from sim.sweep.execute import sweep
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+FIGURES = HERE / "figures"
+
+
+def runs_of(experiment: str, results: Path, workers: int | None, log=print) -> pd.DataFrame:
+    """Run ``validation/docking/<experiment>.toml`` into ``results/<experiment>`` (or reuse a complete run of
+    the same file) and return its runs table."""
+    exp = load_experiment(HERE / "docking" / f"{experiment}.toml")
+    out = results / experiment
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        saved = json.loads(manifest.read_text())
+        if saved["experiment"]["sha256"] != exp.sha256:
+            log(f"{out}: made by an older version of {experiment}.toml; running it again")
+            shutil.rmtree(out)
+    sweep(exp, out, workers=workers, log=log)
+    return pd.read_parquet(out / "runs.parquet")
+
+
+def series_of(experiment: str, results: Path) -> pd.DataFrame:
+    return pd.read_parquet(results / experiment / "series.parquet")
+
+
+def markdown(rows: list[list], header: list[str], align: str | None = None) -> str:
+    align = align or "l" + "r" * (len(header) - 1)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
