@@ -24,7 +24,7 @@ def runs_of(experiment: str, results: Path, workers: int | None, log=print) -> p
     manifest = out / "manifest.json"
     if manifest.exists():
         saved = json.loads(manifest.read_text())
-        if saved["experiment"]["sha256"] != exp.sha256:
+        if (saved["experiment"]["sha256"], saved["experiment"]["replications"]) != (exp.sha256, exp.replications):
             log(f"{out}: made by an older version of {experiment}.toml; running it again")
             shutil.rmtree(out)
     sweep(exp, out, workers=workers, log=log)

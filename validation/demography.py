@@ -116,7 +116,7 @@ def demography(results: Path, workers: int | None) -> dict:
     np.atleast_1d(axes)[0].set_ylabel("mean culture of staff in post (5-95% of trusts)")
     np.atleast_1d(axes)[0].legend(fontsize=8)
     fig.suptitle("Docking 3: culture under turnover, growth and decline (Harrison & Carroll 1991)")
-    FIGURES.mkdir(exist_ok=True)
+    FIGURES.mkdir(parents=True, exist_ok=True)
     fig.savefig(FIGURES / "hc_demography.png", dpi=100)
     plt.close(fig)
 

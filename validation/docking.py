@@ -55,7 +55,7 @@ def deffuant(results: Path, workers: int | None) -> dict:
     ax.set_title("Docking 1: bounded confidence, well mixed, N = 1,000")
     ax.legend()
     ax.grid(alpha=0.3)
-    FIGURES.mkdir(exist_ok=True)
+    FIGURES.mkdir(parents=True, exist_ok=True)
     fig.savefig(FIGURES / "dw_clusters.png", dpi=110)
     plt.close(fig)
     for d in ds:
@@ -157,7 +157,7 @@ def bifurcation(results: Path, workers: int | None, log=print) -> dict:
     fine = np.linspace(min(ds), max(ds), 60)
     pred = []
     for d in fine:
-        major = rate_equation(d, 0.5, **{**RATE, "cells_per_bound": 20}).major()
+        major = rate_equation(d, 0.5, **{**RATE, "cells_per_bound": min(20, RATE["cells_per_bound"])}).major()
         pred.append((major[-1][0] - major[0][0]) / 2)
     ax.plot(fine, pred, "k-", lw=1.5, label="rate equation (Ben-Naim et al. 2003)")
     ax.set_xlabel("confidence bound d")
@@ -185,7 +185,16 @@ def bifurcation(results: Path, workers: int | None, log=print) -> dict:
     fig.savefig(FIGURES / "bc_bifurcation.png", dpi=100)
     plt.close(fig)
 
-    return {"bifurcation_table": table, "threshold_table": threshold_table,
+    # The second bifurcation: a central party between the two (rate equation) at the largest d that has one.
+    second = max((d for d in ds if len(dens[d].major()) == 3), default=None)
+    if second is not None:
+        central = [m for c, m in dens[second].major() if abs(c - 0.5) < 0.01]
+        by_n = size[size[D] == second].groupby("N")["culture_clusters"]
+        second_runs = ", ".join(f"{int((g == 3).sum())} of {len(g)} runs at {n:,} staff" for n, g in by_n)
+    return {"second_d": f"{second:g}" if second is not None else "-",
+            "second_mass": f"{central[0]:.0%}" if second is not None and central else "-",
+            "second_runs": second_runs if second is not None else "-",
+            "bifurcation_table": table, "threshold_table": threshold_table,
             "rate_threshold": f"{thresholds[0.5][0]:.4f}-{thresholds[0.5][1]:.4f}",
             "rate_threshold_delta": f"{1 / (2 * thresholds[0.5][1]):.3f}-{1 / (2 * thresholds[0.5][0]):.3f}",
             "rate_threshold_coarse": f"{coarse[0]:.4f}-{coarse[1]:.4f}",

@@ -1,0 +1,29 @@
+"""The one command that regenerates docs/validation.md works end to end (in its quick pipeline-check mode)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_validation_page_builds_from_its_experiments(tmp_path):
+    out, figures, results = tmp_path / "docs" / "validation.md", tmp_path / "figures", tmp_path / "results"
+    p = subprocess.run([sys.executable, "validation/build.py", "--quick", "--workers", "2", "--out", out,
+                        "--figures", figures, "--results", results], cwd=ROOT, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    page = out.read_text()
+    assert "Quick pipeline check" in page
+    assert not re.search(r"\{\{\w+\}\}", page)
+    for heading in ("### 1.1 Bounded confidence", "### 1.2 The bifurcation", "### 1.3 Staff demography",
+                    "## 2. The briefing's claims", "## 3. Calibration to the record"):
+        assert heading in page
+    for name in ("dw_clusters.png", "bc_bifurcation.png", "hc_demography.png", "abc_posterior.png"):
+        assert (figures / name).stat().st_size > 10_000
+        assert f"](../figures/{name})" in page
+    # The published page, figures and shipped scenario are left alone by a quick build.
+    assert "Quick pipeline check" not in (ROOT / "docs" / "validation.md").read_text()
+    for name in ("deffuant", "bounded_confidence", "bounded_confidence_size", "demography"):
+        assert (results / name / "runs.parquet").exists()
