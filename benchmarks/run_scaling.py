@@ -90,6 +90,20 @@ def main() -> None:
                   f"same trust_min: {abs(r['trust_min'] - fast[r['staff']]['trust_min']) <= 1e-12})")
     per = [fast[n]["us_per_agent_step"] for n in sorted(fast)]
     print(f"per agent-step, max/min across sizes: {max(per) / min(per):.2f}x")
+    if len(fast) >= 2:
+        # Cost model of a week: t(N) = a + b N (a: fixed interpreter/numpy-call cost, b: cost per agent),
+        # least squares on relative error so that small and large runs weigh alike.
+        import numpy as np
+        ns = np.array(sorted(fast), dtype=float)
+        t = np.array([fast[int(n)]["step_s"] / args.steps * 1e6 for n in ns])   # us per week
+        A = np.stack([np.ones_like(ns), ns], axis=1) / t[:, None]
+        (a, b), *_ = np.linalg.lstsq(A, np.ones_like(t), rcond=None)
+        print(f"cost model of a week: {a:.0f} us fixed + {b:.4f} us per agent "
+              f"(worst relative error {np.max(np.abs((a + b * ns) / t - 1)):.1%}); at {int(ns[0]):,} staff the fixed "
+              f"part is {a / (a + b * ns[0]):.0%} of a week; per-agent cost within 1.5x of the largest size "
+              f"down to {int(ns[0]):,} staff needs a fixed part <= {0.5 * b * ns[0]:.0f} us")
+        for row in rows:
+            row.update(model_fixed_us_per_week=a, model_us_per_agent=b)
     with open(args.out / "scaling.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
