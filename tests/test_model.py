@@ -276,3 +276,20 @@ def test_extreme_turnover_rates_stay_finite():
         model.run_to_end()
         check_bounds(model)
         assert np.all(np.isfinite(model.state.culture)) and model.state.tenure.max() <= 45 * 52 + 30
+
+
+def test_agent_views_say_which_posts_are_filled_when_headcounts_change():
+    from sim.scenario import MECHANISMS
+
+    only = {f"mechanisms.{m}": m == "staff_turnover" for m in MECHANISMS}
+    sc = Scenario({"organisations.staff_a": 50, "organisations.staff_b": 60, "organisations.team_size": 10,
+                   "staff.growth_per_year": 0.5, "staff.turnover_per_year": 1.0, "run.steps": 52, **only})
+    model = BuddyingModel(sc, 3)
+    staff = [a for a in model.agents if hasattr(a, "in_post")]
+    assert sum(a.in_post for a in staff) == 110 < len(staff)
+    model.run_to_end()
+    rec = model.records[-1]
+    assert sum(a.in_post for a in staff) == rec["headcount_a"] + rec["headcount_b"] == 165
+    assert all(a.in_post for a in BuddyingModel(Scenario({"organisations.staff_a": 20,
+                                                          "organisations.staff_b": 20}), 1).agents
+               if hasattr(a, "in_post"))

@@ -43,6 +43,12 @@ class StaffAgent(mesa.Agent):
         return "AB"[int(self.model.state.org[self.index])]
 
     @property
+    def in_post(self) -> bool:
+        """False for a vacant post (only while headcounts change: ``staff.growth_per_year`` != 0)."""
+        present = self.model.state.present
+        return True if present is None else bool(present[self.index])
+
+    @property
     def role(self) -> str:
         return ROLES[int(self.model.state.role[self.index])]
 

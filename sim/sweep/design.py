@@ -219,6 +219,16 @@ def _known_table(source, doc: dict, name: str, allowed: set) -> dict:
     return table
 
 
+def _names(source, key, names, known, kind: str, expected: str) -> list[str]:
+    """A list of names, each one of ``known`` (metrics or statistics)."""
+    if not isinstance(names, list) or not all(isinstance(s, str) for s in names):
+        raise _err(source, key, f"expected {expected}")
+    for s in names:
+        if s not in known:
+            raise _err(source, key, f"unknown {kind} {s!r}{_did_you_mean(s, known)}; {kind}s are: {', '.join(known)}")
+    return names
+
+
 def _int(source, key, value, low, high=None):
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
         rng = f"from {low} to {high}" if high is not None else f">= {low}"
@@ -311,20 +321,10 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
     series = record.get("series", [])
     if series == "all":
         series = list(METRICS)
-    if not isinstance(series, list) or not all(isinstance(s, str) for s in series):
-        raise _err(source, "record.series", "expected a list of metric names, or \"all\"")
-    for s in series:
-        if s not in METRICS:
-            raise _err(source, "record.series", f"unknown metric {s!r}{_did_you_mean(s, METRICS)}; "
-                       f"metrics are: {', '.join(METRICS)}")
+    series = _names(source, "record.series", series, METRICS, "metric", "a list of metric names, or \"all\"")
     every = _int(source, "record.every", record.get("every", 1), 1, 100_000)
-    final = record.get("final", [])
-    if not isinstance(final, list) or not all(isinstance(s, str) for s in final):
-        raise _err(source, "record.final", "expected a list of end-of-run statistic names")
-    for s in final:
-        if s not in STATISTICS:
-            raise _err(source, "record.final", f"unknown statistic {s!r}{_did_you_mean(s, STATISTICS)}; "
-                       f"statistics are: {', '.join(STATISTICS)}")
+    final = _names(source, "record.final", record.get("final", []), STATISTICS, "statistic",
+                   "a list of end-of-run statistic names")
 
     description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
     experiment = Experiment(name=exp.get("name", name), path=path, text=text, base=base, fixed=fixed,
