@@ -1,4 +1,4 @@
-"""Time per run and per agent-step, and peak memory, from 1k to 1M staff; fast vs reference.
+"""Time per run and per agent-step, and peak memory, from 1k to 1M staff; compiled, array and reference engines.
 
     .venv/bin/python benchmarks/run_scaling.py [--sizes 1000 10000 100000 1000000] [--steps 156]
         [--reference-max 10000] [--repeats 3] [--out benchmarks/results]
@@ -6,7 +6,9 @@
 Each size runs in a fresh subprocess (so peak memory is that run's alone): the
 bundled baseline scenario with staff split 40/60 between A and B, every
 mechanism on, per-step metrics recorded. Build time (networks and initial
-state) is reported separately from stepping. Prints a table, writes
+state) is reported separately from stepping; the compiled engine's kernel is loaded (or compiled) before
+timing, as a sweep's worker does once. Fits a cost model of a week (fixed + per agent) for each engine.
+Prints a table, writes
 ``scaling.csv`` and a log-log figure ``scaling.png`` into --out.
 """
 
@@ -21,13 +23,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+ENGINES = ("compiled", "array", "reference")
 CHILD = r"""
 import json, resource, sys, time
 from sim import Scenario, BuddyingModel, ReferenceModel, load_scenario
 n, steps, engine, repeats = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 sc = load_scenario("scenarios/baseline.toml").replace({"organisations.staff_a": int(n * 0.4),
         "organisations.staff_b": n - int(n * 0.4), "run.steps": steps})
-Model = {"fast": lambda: BuddyingModel(sc, 1, agent_views=False), "reference": lambda: ReferenceModel(sc, 1)}[engine]
+Model = {"compiled": lambda: BuddyingModel(sc, 1, agent_views=False, engine="compiled"),
+         "array": lambda: BuddyingModel(sc, 1, agent_views=False, engine="array"),
+         "reference": lambda: ReferenceModel(sc, 1)}[engine]
+if engine == "compiled":  # load the cached kernel first (a sweep's workers pay this once, not per run)
+    BuddyingModel(Scenario({"organisations.staff_a": 20, "organisations.staff_b": 20, "run.steps": 2}), 1,
+                  agent_views=False).run_to_end()
 best = None
 for _ in range(repeats):
     t0 = time.perf_counter(); m = Model(); t1 = time.perf_counter(); m.run_to_end(); t2 = time.perf_counter()
@@ -40,6 +48,10 @@ print(json.dumps({"build_s": best[0], "step_s": best[1], "outcome": best[2], "tr
 BASE = r"""
 import json, resource, sys
 import sim, numpy, pandas
+from sim import BuddyingModel, Scenario
+if sys.argv[1] == "compiled":  # imports and the loaded kernel, so that bytes/staff count only the model
+    BuddyingModel(Scenario({"organisations.staff_a": 20, "organisations.staff_b": 20, "run.steps": 2}), 1,
+                  agent_views=False).run_to_end()
 print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
@@ -62,48 +74,53 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    base = child(BASE)["peak_bytes"]
+    base = {e: child(BASE, e)["peak_bytes"] for e in ENGINES}
     rows = []
-    print(f"{platform.machine()} {platform.python_version()}, {os.cpu_count()} cores; "
-          f"interpreter + imports peak RSS {base / 2**20:.0f} MiB")
+    print(f"{platform.machine()} {platform.python_version()}, {os.cpu_count()} cores; interpreter + imports peak RSS "
+          + ", ".join(f"{e} {b / 2**20:.0f} MiB" for e, b in base.items()))
     print(f"{'staff':>9} {'engine':>9} {'build s':>8} {'steps s':>8} {'total s':>8} {'us/agent-step':>14} "
           f"{'build %':>8} {'peak MiB':>9} {'B/staff':>8}")
     for n in args.sizes:
-        for engine in ("fast", "reference"):
+        for engine in ENGINES:
             if engine == "reference" and n > args.reference_max:
                 continue
-            r = child(CHILD, n, args.steps, engine, args.repeats if engine == "fast" else 1)
+            r = child(CHILD, n, args.steps, engine, args.repeats if engine != "reference" else 1)
             total = r["build_s"] + r["step_s"]
             row = {"staff": n, "engine": engine, "steps": args.steps, **r, "total_s": total,
                    "us_per_agent_step": r["step_s"] / (n * args.steps) * 1e6,
                    "build_share": r["build_s"] / total,
-                   "bytes_per_staff": max(0, r["peak_bytes"] - base) / n}
+                   "bytes_per_staff": max(0, r["peak_bytes"] - base[engine]) / n}
             rows.append(row)
             print(f"{n:>9} {engine:>9} {r['build_s']:8.3f} {r['step_s']:8.3f} {total:8.3f} "
                   f"{row['us_per_agent_step']:14.3f} {row['build_share']:8.1%} {r['peak_bytes'] / 2**20:9.0f} "
                   f"{row['bytes_per_staff']:8.0f}")
-    fast = {r["staff"]: r for r in rows if r["engine"] == "fast"}
+    by = {e: {r["staff"]: r for r in rows if r["engine"] == e} for e in ENGINES}
     for r in rows:
         if r["engine"] == "reference":
-            print(f"reference / fast at {r['staff']} staff: {r['total_s'] / fast[r['staff']]['total_s']:.1f}x "
-                  f"(same outcome: {r['outcome'] == fast[r['staff']]['outcome']}, "
-                  f"same trust_min: {abs(r['trust_min'] - fast[r['staff']]['trust_min']) <= 1e-12})")
-    per = [fast[n]["us_per_agent_step"] for n in sorted(fast)]
-    print(f"per agent-step, max/min across sizes: {max(per) / min(per):.2f}x")
-    if len(fast) >= 2:
-        # Cost model of a week: t(N) = a + b N (a: fixed interpreter/numpy-call cost, b: cost per agent),
-        # least squares on relative error so that small and large runs weigh alike.
-        import numpy as np
+            for e in ("compiled", "array"):
+                f = by[e][r["staff"]]
+                print(f"reference / {e} at {r['staff']} staff: {r['total_s'] / f['total_s']:.1f}x "
+                      f"(same outcome: {r['outcome'] == f['outcome']}, "
+                      f"same trust_min: {abs(r['trust_min'] - f['trust_min']) <= 1e-12})")
+    import numpy as np
+    for e in ("compiled", "array"):
+        fast = by[e]
+        per = [fast[n]["us_per_agent_step"] for n in sorted(fast)]
+        print(f"{e}: per agent-step, max/min across sizes: {max(per) / min(per):.2f}x")
+        if len(fast) < 2:
+            continue
+        # Cost model of a week: t(N) = a + b N (a: fixed interpreter/call cost, b: cost per agent), least
+        # squares on relative error so that small and large runs weigh alike.
         ns = np.array(sorted(fast), dtype=float)
         t = np.array([fast[int(n)]["step_s"] / args.steps * 1e6 for n in ns])   # us per week
         A = np.stack([np.ones_like(ns), ns], axis=1) / t[:, None]
         (a, b), *_ = np.linalg.lstsq(A, np.ones_like(t), rcond=None)
-        print(f"cost model of a week: {a:.0f} us fixed + {b:.4f} us per agent "
-              f"(worst relative error {np.max(np.abs((a + b * ns) / t - 1)):.1%}); at {int(ns[0]):,} staff the fixed "
-              f"part is {a / (a + b * ns[0]):.0%} of a week; per-agent cost within 1.5x of the largest size "
-              f"down to {int(ns[0]):,} staff needs a fixed part <= {0.5 * b * ns[0]:.0f} us")
+        print(f"{e}: cost model of a week: {a:.0f} us fixed + {b:.4f} us per agent (worst relative error "
+              f"{np.max(np.abs((a + b * ns) / t - 1)):.1%}); at {int(ns[0]):,} staff the fixed part is "
+              f"{a / (a + b * ns[0]):.0%} of a week")
         for row in rows:
-            row.update(model_fixed_us_per_week=a, model_us_per_agent=b)
+            if row["engine"] == e:
+                row.update(model_fixed_us_per_week=a, model_us_per_agent=b)
     with open(args.out / "scaling.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -112,7 +129,7 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
-    for engine, colour in (("fast", "#1b9e77"), ("reference", "#d95f02")):
+    for engine, colour in (("compiled", "#1b9e77"), ("array", "#7570b3"), ("reference", "#d95f02")):
         pts = sorted((r["staff"], r["us_per_agent_step"]) for r in rows if r["engine"] == engine)
         if pts:
             ax.loglog(*zip(*pts), "o-", color=colour, label=f"{engine} engine")

@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replications", "-r", type=_positive_int, default=1, help="number of runs (default 1)")
     p.add_argument("--steps", type=_positive_int, help="weeks to simulate (default: the scenario's run.steps)")
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
-    p.add_argument("--engine", choices=("fast", "reference"), default="fast",
-                   help="fast (default) or the one-agent-at-a-time reference (same result, slower)")
+    p.add_argument("--engine", choices=("compiled", "array", "reference", "fast"), default="compiled",
+                   help="compiled (default: a week as one numba call), array (numpy; 'fast' is its former "
+                        "name) or the one-agent-at-a-time reference: same rules, same result")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the one-line outcome")
 

@@ -32,7 +32,7 @@ class RunResult:
     series: pd.DataFrame
     events: list[dict] = field(default_factory=list)
     seconds: float = 0.0
-    engine: str = "fast"
+    engine: str = "compiled"
     replication: int | None = None
     statistics: dict = field(default_factory=dict)   # end-of-run statistics asked for (sim.model.statistics)
 
@@ -78,12 +78,13 @@ def replication_seed(seed: int, replication: int) -> int:
 
 
 def run(scenario: Scenario | None = None, seed: int | None = None, *, steps: int | None = None,
-        engine: str = "fast", replication: int | None = None, statistics: Iterable[str] = ()) -> RunResult:
+        engine: str = "compiled", replication: int | None = None, statistics: Iterable[str] = ()) -> RunResult:
     """Run one scenario once.
 
     ``seed`` defaults to the scenario's ``run.seed``; ``steps`` overrides
-    ``run.steps``; ``engine`` is ``"fast"`` or ``"reference"`` (same rules, one
-    agent at a time; same result, slower); ``statistics`` names end-of-run
+    ``run.steps``; ``engine`` is ``"compiled"`` (the default: one numba call a week),
+    ``"array"`` (numpy over whole arrays; ``"fast"`` is its former name) or ``"reference"`` (one
+    agent at a time); same rules, same result; ``statistics`` names end-of-run
     statistics of the final state (:data:`sim.model.statistics.STATISTICS`).
     """
     statistics = list(statistics)
@@ -95,17 +96,18 @@ def run(scenario: Scenario | None = None, seed: int | None = None, *, steps: int
         sc = sc.replace({"run.steps": int(steps)})
     seed = int(sc["run.seed"] if seed is None else seed)
     t0 = time.perf_counter()
-    if engine == "fast":
-        model = BuddyingModel(sc, seed, agent_views=False)
+    if engine in ("compiled", "array", "fast"):
+        engine = "array" if engine == "fast" else engine
+        model = BuddyingModel(sc, seed, agent_views=False, engine=engine)
     elif engine == "reference":
         model = ReferenceModel(sc, seed)
     else:
-        raise ValueError(f"engine must be 'fast' or 'reference', not {engine!r}")
+        raise ValueError(f"engine must be 'compiled', 'array' or 'reference', not {engine!r}")
     model.run_to_end()
     seconds = time.perf_counter() - t0
     stats = {}
     if statistics:
-        final_state = model.state if engine == "fast" else State(**_reference_arrays(model))
+        final_state = State(**_reference_arrays(model)) if engine == "reference" else model.state
         stats = compute(statistics, final_state, model.P)
     series = pd.DataFrame.from_records(model.records)
     series = series[["step"] + [c for c in series.columns if c != "step"]]
@@ -124,7 +126,7 @@ def _reference_arrays(model: ReferenceModel) -> dict:
 
 
 def iter_replications(scenario: Scenario, seed: int | None = None, replications: int = 1, *,
-                      steps: int | None = None, engine: str = "fast",
+                      steps: int | None = None, engine: str = "compiled",
                       progress: Callable[[Iterable], Iterable] | None = None) -> Iterator[RunResult]:
     """Yield ``replications`` runs, one at a time (so a caller keeps what finished if interrupted).
 

@@ -22,3 +22,12 @@ SMALL = {"organisations.staff_a": 60, "organisations.staff_b": 90, "organisation
 def small() -> Scenario:
     """A small, fast scenario with every mechanism on and plenty of cross-organisation ties."""
     return Scenario(SMALL, name="small")
+
+
+def pytest_sessionstart(session):
+    """Compile (or load) the compiled engine's kernel once, before any test starts a subprocess or worker:
+    they then load it from numba's on-disk cache instead of compiling it side by side."""
+    from sim import BuddyingModel
+
+    BuddyingModel(Scenario({"organisations.staff_a": 20, "organisations.staff_b": 20, "run.steps": 1}), 1,
+                  agent_views=False).run_to_end()

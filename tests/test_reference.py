@@ -19,19 +19,23 @@ TOL = 1e-12
 
 
 def assert_same(sc, seed):
-    fast = BuddyingModel(sc, seed, agent_views=False)
+    """The compiled and the array engine each give the reference's trajectories, state, events and outcome."""
     ref = ReferenceModel(sc, seed)
-    fast.run_to_end()
     ref.run_to_end()
-    a, b = pd.DataFrame(fast.records), pd.DataFrame(ref.records)
-    assert list(a.columns) == list(b.columns)
-    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
-    sa, sb = fast.snapshot(), ref.snapshot()
-    for key in sb:
-        assert sa[key].shape == sb[key].shape, key
-        np.testing.assert_allclose(sa[key].astype(float), sb[key].astype(float), rtol=0, atol=TOL, err_msg=key)
-    assert fast.events == ref.events
-    assert (fast.outcome, fast.outcome_step) == (ref.outcome, ref.outcome_step)
+    b, sb = pd.DataFrame(ref.records), ref.snapshot()
+    for engine in ("compiled", "array"):
+        fast = BuddyingModel(sc, seed, agent_views=False, engine=engine)
+        fast.run_to_end()
+        a = pd.DataFrame(fast.records)
+        assert list(a.columns) == list(b.columns)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=TOL, check_dtype=False, obj=engine)
+        sa = fast.snapshot()
+        for key in sb:
+            assert sa[key].shape == sb[key].shape, (engine, key)
+            np.testing.assert_allclose(sa[key].astype(float), sb[key].astype(float), rtol=0, atol=TOL,
+                                       err_msg=f"{engine}: {key}")
+        assert fast.events == ref.events, engine
+        assert (fast.outcome, fast.outcome_step) == (ref.outcome, ref.outcome_step), engine
     return fast
 
 
@@ -70,9 +74,23 @@ def test_random_scenarios(sc, seed):
 
 def test_run_api_engines_agree():
     sc = Scenario({**SMALL, "run.steps": 25})
-    a, b = run(sc, 4), run(sc, 4, engine="reference")
-    pd.testing.assert_frame_equal(a.series, b.series, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
-    assert a.outcome == b.outcome
+    a, b, c = run(sc, 4), run(sc, 4, engine="reference"), run(sc, 4, engine="array")
+    assert a.engine == "compiled"
+    for other in (b, c):
+        pd.testing.assert_frame_equal(a.series, other.series, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
+        assert a.outcome == other.outcome
+    assert run(sc, 4, engine="fast").series.equals(c.series)      # the array engine's former name
+    with pytest.raises(ValueError, match="compiled"):
+        run(sc, 4, engine="numba")
+
+
+def test_compiled_engine_matches_the_array_engine_at_full_size():
+    """Every bundled default-size scenario, three years: same events and outcome; metrics to 1e-12."""
+    for name in ("baseline", "high_competition", "place_based_goodwill"):
+        sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+        a, b = run(sc, 11, engine="compiled"), run(sc, 11, engine="array")
+        pd.testing.assert_frame_equal(a.series, b.series, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
+        assert a.events == b.events and (a.outcome, a.outcome_step) == (b.outcome, b.outcome_step)
 
 
 @pytest.mark.parametrize("growth", [0.6, -0.4])

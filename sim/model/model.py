@@ -6,12 +6,25 @@ import mesa
 import numpy as np
 
 from ..scenario import Scenario
-from . import engine
+from . import engine as engine_module
 from .agents import LeaderAgent, StaffAgent
 from .engine import StepContext
 from .outcomes import OutcomeTracker
 from .params import derive
 from .state import build_initial_state
+
+
+ENGINES = ("compiled", "array")
+
+
+def make_step(engine: str):
+    """The weekly step of an engine by name (``"fast"`` is the array engine's former name)."""
+    if engine == "compiled":
+        from .compiled import CompiledStep
+        return CompiledStep()
+    if engine in ("array", "fast"):
+        return engine_module.step
+    raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
 
 
 class BuddyingModel(mesa.Model):
@@ -27,12 +40,16 @@ class BuddyingModel(mesa.Model):
     agent_views:
         Create Mesa ``StaffAgent``/``LeaderAgent`` views (``model.agents``).
         Batch runs switch this off: the dynamics do not depend on it.
+    engine:
+        ``"compiled"`` (default: the week as one numba call, :mod:`sim.model.compiled`) or ``"array"``
+        (numpy over whole arrays, :mod:`sim.model.engine`). Same rules, same random streams, same
+        results (to the last bits of summed metrics).
     engine_step:
-        The weekly step function; ``sim.model.engine.step`` (the fast engine).
+        A weekly step function to use instead (it may carry a ``measure`` method for the metrics).
     """
 
     def __init__(self, scenario: Scenario | None = None, seed: int | None = None, *,
-                 agent_views: bool = True, engine_step=engine.step):
+                 agent_views: bool = True, engine: str = "compiled", engine_step=None):
         sc = scenario if scenario is not None else Scenario()
         seed = int(sc["run.seed"] if seed is None else seed)
         super().__init__(rng=seed)
@@ -43,7 +60,11 @@ class BuddyingModel(mesa.Model):
         self.week = 0
         self.ctx = StepContext()
         self.tracker = OutcomeTracker.from_scenario(sc)
+        self.engine = engine if engine_step is None else "custom"
+        if engine_step is None:
+            engine_step = make_step(engine)
         self._engine_step = engine_step
+        self._measure = getattr(engine_step, "measure", engine_module.measure)
         self.records: list[dict] = []
         self._record()
         if agent_views:
@@ -61,7 +82,7 @@ class BuddyingModel(mesa.Model):
         self.running = self.week < self.P.steps
 
     def _record(self) -> None:
-        m = engine.measure(self.state, self.P, self.ctx)
+        m = self._measure(self.state, self.P, self.ctx)
         self.tracker.update(self.week, m, self.ctx.events)
         m["step"] = self.week
         self.records.append(m)

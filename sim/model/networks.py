@@ -47,7 +47,8 @@ def team_small_world(rng: np.random.Generator, n: int, offset: int, team_size: i
     keep = u != v
     u, v = u[keep], v[keep]
     lo, hi = np.minimum(u, v), np.maximum(u, v)
-    key = np.unique(lo * n + hi)
+    key = np.sort(lo * n + hi)              # sorted distinct keys: np.unique's result, without its hash
+    key = key[np.concatenate(([True], key[1:] != key[:-1]))] if key.size else key   # table (3x slower at 1M)
     return key // n + offset, key % n + offset
 
 

@@ -155,7 +155,7 @@ def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: 
         "design": {"points": int(table["point"].nunique()) if len(table) else 0, "runs": len(table),
                    "chunk_size": size, "chunks": len(chunks)},
         "shard": None if shard is None else {"index": shard[0], "of": shard[1], "chunks": len(mine)},
-        "executor": {"kind": executor_kind, "workers": workers, "scheduler": scheduler},
+        "executor": {"kind": executor_kind, "workers": workers, "scheduler": scheduler, "engine": "compiled"},
         "provenance": provenance(),
         "started": (existing or {}).get("started", now()) if shard is None else now(),
         "resumed": bool(done & set(mine)),

@@ -148,7 +148,7 @@ def provenance() -> dict:
     from importlib import metadata
 
     versions = {}
-    for dist in ("buddysim", "numpy", "pandas", "pyarrow", "mesa", "networkx", "scipy", "SALib", "dask",
+    for dist in ("buddysim", "numpy", "numba", "pandas", "pyarrow", "mesa", "networkx", "scipy", "SALib", "dask",
                  "distributed"):
         try:
             versions[dist] = metadata.version(dist)
