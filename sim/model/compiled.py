@@ -56,6 +56,11 @@ FLAGS = ("leadership_turnover", "messaging", "engagement", "unions", "initiative
 SCOPES = {"wide": 0, "managers": 1, "leaders": 2}
 EV_DEPARTURE, EV_APPOINTMENT, EV_BOARD_FAILED = 1, 2, 3
 
+def kernel(f):
+    """numba-compile ``f`` (cached on disk; numpy's rules for division by zero, as in the array engine)."""
+    return numba.njit(cache=True, error_model="numpy")(f) if numba is not None else f
+
+
 # Module-level index constants for the kernel (numba freezes globals at compile time).
 globals().update({f"P_{name.upper()}": i for i, name in enumerate(FLOATS)})
 globals().update({f"ON_{name.upper()}": i for i, name in enumerate(FLAGS)})
@@ -115,439 +120,474 @@ def pack(P: Derived) -> tuple[np.ndarray, np.ndarray]:
     return floats, np.array(flags, dtype=np.int64)
 
 
-def _week(rng, t, p, on, n_a, org, role, union, tenure, culture, tp, tl, loyalty, fatigue, adopted, present,
-          l_org, l_seat, l_commit, l_vacant, l_tenure, e_u, inc_ptr, inc_edge, nbr, e_v, x_u, x_v, x_w):
-    """One week in the order of docs/ODD.md section 3; returns the new cross ties, metrics and events."""
+@kernel
+def _leadership(rng, p, org, tl, l_org, l_seat, l_commit, l_vacant, l_tenure):
+    """7.1 Leadership turnover and interim periods; returns the week's (kind, seat, interim) events."""
+    n = org.size
+    ns = l_org.size
+    u_leave = rng.random(ns)
+    u_appoint = rng.random(ns)
+    z = rng.standard_normal(ns)
+    immediate = p[P_APPOINT_PROB] >= 1.0
+    factor = np.ones(2)
+    ev = np.zeros((ns, 3), np.int64)
+    n_ev = 0
+    for s in range(ns):
+        o = l_org[s]
+        vacant0 = l_vacant[s]
+        appoint = vacant0 and u_appoint[s] < p[P_APPOINT_PROB]
+        leave = (not vacant0) and u_leave[s] < p[P_LEAVE_PROB_A + o]
+        new_commit = min(max(p[P_COMMITMENT_A + o] + p[P_COMMITMENT_SD] * z[s], 0.0), 1.0)
+        if appoint or (leave and immediate):
+            l_commit[s] = new_commit
+        if not immediate:
+            if leave:
+                l_commit[s] = p[P_INTERIM_COMMITMENT]
+            l_vacant[s] = (vacant0 and not appoint) or leave
+        if appoint or leave:
+            l_tenure[s] = 0
+            if leave:
+                w = p[P_CEO_MULTIPLIER] if l_seat[s] == 0 else 1.0
+                factor[o] *= 1.0 - p[P_DEPARTURE_SHOCK] * w
+                ev[n_ev, 0] = EV_DEPARTURE
+                ev[n_ev, 2] = 0 if immediate else 1
+            else:
+                ev[n_ev, 0] = EV_APPOINTMENT
+            ev[n_ev, 1] = s
+            n_ev += 1
+        else:
+            l_tenure[s] += 1
+    events = ev[:n_ev]
+    any_left = False
+    for q in range(n_ev):
+        if ev[q, 0] == EV_DEPARTURE:
+            any_left = True
+    if any_left:
+        for i in range(n):
+            tl[i] = tl[i] * factor[org[i]]
+    return events
+
+
+@kernel
+def _messaging(rng, p, org, tl, tp, l_commit, l_vacant):
+    """7.2 Messaging and its alignment across the partners; returns the gap between the messages."""
+    n = org.size
+    k_seats = l_commit.size // 2
+    eps = rng.standard_normal(2)
+    hear = rng.random(n)
+    c = np.zeros(2)
+    vis = np.zeros(2)
+    for o in range(2):
+        sc_ = 0.0
+        sv = 0.0
+        for s in range(o * k_seats, (o + 1) * k_seats):
+            sc_ += l_commit[s]
+            sv += p[P_INTERIM_VISIBILITY] if l_vacant[s] else 1.0
+        c[o] = sc_ / k_seats
+        vis[o] = p[P_VISIBILITY_A + o] * (sv / k_seats)
+    a = p[P_MESSAGE_ALIGNMENT]
+    m = np.zeros(2)
+    for o in range(2):
+        m[o] = min(max(a * (c[0] + c[1]) / 2.0 + (1.0 - a) * (c[o] + p[P_MESSAGE_NOISE] * eps[o]), 0.0), 1.0)
+    gap = abs(m[0] - m[1])
+    r = p[P_MESSAGE_INFLUENCE] * (1.0 - gap)
+    kc = p[P_CONFLICT_COST] * gap
+    for i in range(n):
+        o = org[i]
+        if hear[i] < vis[o]:
+            x = tl[i]
+            tl[i] = x + r * (m[o] - x) - kc * x
+            y = tp[i]
+            tp[i] = y + r * (m[o] - y)
+    return gap
+
+
+@kernel
+def _engagement(rng, p, unions_on, role, union, tl):
+    """7.3 Engagement, resistance and trade unions."""
+    n = role.size
+    stance = p[P_UNION_STANCE]
+    unions_act = unions_on and stance != 0.0
+    ua = p[P_UNION_AMPLIFICATION]
+    draws = rng.random(n)
+    e = p[P_ENGAGEMENT_AUTHENTICITY]
+    for i in range(n):
+        if draws[i] < p[P_ENGAGE_PROB]:
+            target = e
+            rho = p[P_RESISTANCE_0 + role[i]]
+            if unions_act and union[i]:
+                if stance > 0:
+                    target = e + ua * (1.0 - e)
+                    rho = rho * (1.0 - ua)
+                else:
+                    target = e * (1.0 - ua)
+                    rho = rho + ua * (1.0 - rho)
+            q = p[P_ENGAGEMENT_INFLUENCE] * (1.0 - rho)
+            x = tl[i]
+            tl[i] = x + q * (target - x)
+
+
+@kernel
+def _initiative(p, fatigue):
+    """7.4 The initiative itself: load and change fatigue."""
+    n = fatigue.size
+    L = p[P_LOAD]
+    for i in range(n):
+        f = fatigue[i]
+        fatigue[i] = f + p[P_FATIGUE_RATE] * L * (1.0 - f) - p[P_RECOVERY_RATE] * (1.0 - L) * f
+
+
+@kernel
+def _joint_working(rng, p, scope, n_a, org, role, culture, tp, fatigue, l_org, l_commit, inc_ptr, nbr,
+                   x_u, x_v, x_w, counts):
+    """7.5 Joint working: board meeting, encounters on the cross ties, tie growth and decay.
+
+    Returns the new cross ties and whether a board meeting failed.
+    """
     n = org.size
     ns = l_org.size
     k_seats = ns // 2
-    counts = np.zeros(7, np.int64)     # COUNTERS, in order
-    events = np.zeros((0, 3), np.int64)
-    gap = np.nan
-
-    # --- 7.1 leadership turnover ------------------------------------------------------------
-    if on[ON_LEADERSHIP_TURNOVER]:
-        u_leave = rng.random(ns)
-        u_appoint = rng.random(ns)
-        z = rng.standard_normal(ns)
-        immediate = p[P_APPOINT_PROB] >= 1.0
-        factor = np.ones(2)
-        ev = np.zeros((ns, 3), np.int64)
-        n_ev = 0
-        for s in range(ns):
-            o = l_org[s]
-            vacant0 = l_vacant[s]
-            appoint = vacant0 and u_appoint[s] < p[P_APPOINT_PROB]
-            leave = (not vacant0) and u_leave[s] < p[P_LEAVE_PROB_A + o]
-            new_commit = min(max(p[P_COMMITMENT_A + o] + p[P_COMMITMENT_SD] * z[s], 0.0), 1.0)
-            if appoint or (leave and immediate):
-                l_commit[s] = new_commit
-            if not immediate:
-                if leave:
-                    l_commit[s] = p[P_INTERIM_COMMITMENT]
-                l_vacant[s] = (vacant0 and not appoint) or leave
-            if appoint or leave:
-                l_tenure[s] = 0
-                if leave:
-                    w = p[P_CEO_MULTIPLIER] if l_seat[s] == 0 else 1.0
-                    factor[o] *= 1.0 - p[P_DEPARTURE_SHOCK] * w
-                    ev[n_ev, 0] = EV_DEPARTURE
-                    ev[n_ev, 2] = 0 if immediate else 1
-                else:
-                    ev[n_ev, 0] = EV_APPOINTMENT
-                ev[n_ev, 1] = s
-                n_ev += 1
-            else:
-                l_tenure[s] += 1
-        events = ev[:n_ev]
-        any_left = False
-        for q in range(n_ev):
-            if ev[q, 0] == EV_DEPARTURE:
-                any_left = True
-        if any_left:
-            for i in range(n):
-                tl[i] = tl[i] * factor[org[i]]
-
-    # --- 7.2 messaging ------------------------------------------------------------------------
-    if on[ON_MESSAGING]:
-        eps = rng.standard_normal(2)
-        hear = rng.random(n)
-        c = np.zeros(2)
-        vis = np.zeros(2)
-        for o in range(2):
-            sc_ = 0.0
-            sv = 0.0
-            for s in range(o * k_seats, (o + 1) * k_seats):
-                sc_ += l_commit[s]
-                sv += p[P_INTERIM_VISIBILITY] if l_vacant[s] else 1.0
-            c[o] = sc_ / k_seats
-            vis[o] = p[P_VISIBILITY_A + o] * (sv / k_seats)
-        a = p[P_MESSAGE_ALIGNMENT]
-        m = np.zeros(2)
-        for o in range(2):
-            m[o] = min(max(a * (c[0] + c[1]) / 2.0 + (1.0 - a) * (c[o] + p[P_MESSAGE_NOISE] * eps[o]), 0.0), 1.0)
-        gap = abs(m[0] - m[1])
-        r = p[P_MESSAGE_INFLUENCE] * (1.0 - gap)
-        kc = p[P_CONFLICT_COST] * gap
-        for i in range(n):
-            o = org[i]
-            if hear[i] < vis[o]:
-                x = tl[i]
-                tl[i] = x + r * (m[o] - x) - kc * x
-                y = tp[i]
-                tp[i] = y + r * (m[o] - y)
-
-    # resistance of each role (and union membership), used by engagement and adoption
-    stance = p[P_UNION_STANCE]
-    unions_act = on[ON_UNIONS] and stance != 0.0
-    ua = p[P_UNION_AMPLIFICATION]
-
-    # --- 7.3 engagement -------------------------------------------------------------------------
-    if on[ON_ENGAGEMENT]:
-        draws = rng.random(n)
-        e = p[P_ENGAGEMENT_AUTHENTICITY]
-        for i in range(n):
-            if draws[i] < p[P_ENGAGE_PROB]:
-                target = e
-                rho = p[P_RESISTANCE_0 + role[i]]
-                if unions_act and union[i]:
-                    if stance > 0:
-                        target = e + ua * (1.0 - e)
-                        rho = rho * (1.0 - ua)
-                    else:
-                        target = e * (1.0 - ua)
-                        rho = rho + ua * (1.0 - rho)
-                q = p[P_ENGAGEMENT_INFLUENCE] * (1.0 - rho)
-                x = tl[i]
-                tl[i] = x + q * (target - x)
-
-    # --- 7.4 initiative load --------------------------------------------------------------------
-    if on[ON_INITIATIVE_LOAD]:
-        L = p[P_LOAD]
-        for i in range(n):
-            f = fatigue[i]
-            fatigue[i] = f + p[P_FATIGUE_RATE] * L * (1.0 - f) - p[P_RECOVERY_RATE] * (1.0 - L) * f
-
-    # --- 7.5 joint working ----------------------------------------------------------------------
-    if on[ON_JOINT_WORKING]:
-        n_ties = x_u.size
-        staff = rng.random(5 * n_ties)      # rows: meet, succeed, grow, pick, side (C order, as in numpy)
-        board = rng.random(2)
-        gain = p[P_TRUST_GAIN]
-        loss = p[P_TRUST_LOSS]
-        z0 = p[P_Z0]
-        if board[0] < p[P_BOARD_MEET_PROB]:
-            cs = np.zeros(2)
-            for i in range(n):
-                cs[org[i]] += culture[i]
-            c0 = cs[0] / n_a
-            c1 = cs[1] / (n - n_a)
-            st_ = np.zeros(2)
-            for s in range(ns):
-                st_[l_org[s]] += l_commit[s]
-            s0 = st_[0] / k_seats
-            s1 = st_[1] / k_seats
-            zb = z0 + p[P_W_TRUST] * ((s0 + s1) / 2.0 - 0.5) - p[P_W_DISTANCE] * abs(c0 - c1)
-            ok = board[1] < 1.0 / (1.0 + math.exp(-zb))
-            S = 1 if ok else 0
-            Fl = 0 if ok else 1
-            for s in range(ns):
-                l_commit[s] = 1.0 - (1.0 - l_commit[s] * (1.0 - loss) ** Fl) * (1.0 - gain) ** S
-            if not ok:
-                ev2 = np.zeros((events.shape[0] + 1, 3), np.int64)
-                ev2[:events.shape[0]] = events
-                ev2[events.shape[0], 0] = EV_BOARD_FAILED
-                events = ev2
-        if n_ties > 0:
-            okv = np.zeros(n_ties, np.bool_)
-            Sn = np.zeros(n, np.int32)
-            Fn = np.zeros(n, np.int32)
-            n_met = 0
-            n_ok = 0
-            for q in range(n_ties):
-                if staff[q] < p[P_TIE_MEET_PROB]:
-                    u = x_u[q]
-                    v = x_v[q]
-                    zz = (z0 + p[P_W_TRUST] * ((tp[u] + tp[v]) / 2.0 - 0.5)
-                          - p[P_W_DISTANCE] * abs(culture[u] - culture[v])
-                          - p[P_W_FATIGUE] * (fatigue[u] + fatigue[v]) / 2.0)
-                    good = staff[n_ties + q] < 1.0 / (1.0 + math.exp(-zz))
-                    okv[q] = good
-                    n_met += 1
-                    if good:
-                        n_ok += 1
-                        Sn[u] += 1
-                        Sn[v] += 1
-                    else:
-                        Fn[u] += 1
-                        Fn[v] += 1
-            for i in range(n):
-                if Sn[i] + Fn[i] > 0:
-                    tp[i] = 1.0 - (1.0 - tp[i] * (1.0 - loss) ** Fn[i]) * (1.0 - gain) ** Sn[i]
-            counts[0] += n_met
-            counts[1] += n_ok
-            # tie strength, growth through colleagues, decay below the floor
-            w_new = np.empty(n_ties)
-            for q in range(n_ties):
-                if okv[q]:
-                    w_new[q] = x_w[q] + p[P_TIE_GAIN] * (1.0 - x_w[q])
-                else:
-                    w_new[q] = x_w[q] * (1.0 - p[P_TIE_DECAY])
-            nu = np.empty(n_ties, np.int64)
-            nv = np.empty(n_ties, np.int64)
-            n_new = 0
-            for q in range(n_ties):
-                if okv[q] and staff[2 * n_ties + q] < p[P_TIE_GROWTH_PROB]:
-                    from_a = staff[4 * n_ties + q] < 0.5
-                    anchor = x_u[q] if from_a else x_v[q]
-                    deg = inc_ptr[anchor + 1] - inc_ptr[anchor]
-                    if deg > 0:
-                        colleague = nbr[inc_ptr[anchor] + np.int64(math.floor(staff[3 * n_ties + q] * deg))]
-                        nu[n_new] = colleague if from_a else x_u[q]
-                        nv[n_new] = x_v[q] if from_a else colleague
-                        n_new += 1
-            n_keep = 0
-            for q in range(n_ties):
-                if w_new[q] >= p[P_TIE_FLOOR]:
-                    n_keep += 1
-            counts[3] += n_ties - n_keep
-            scope = on[ON_SCOPE]
-            if n_new > 0 and scope != 0:
-                m_ = 0
-                for q in range(n_new):
-                    if scope == 1 and role[nu[q]] == ROLE_MANAGERIAL and role[nv[q]] == ROLE_MANAGERIAL:
-                        nu[m_] = nu[q]
-                        nv[m_] = nv[q]
-                        m_ += 1
-                n_new = m_
-            seen = {np.int64(-1)}
-            for q in range(n_ties):
-                if w_new[q] >= p[P_TIE_FLOOR]:
-                    seen.add(x_u[q] * n + x_v[q])
-            fresh_u = np.empty(n_new, np.int64)
-            fresh_v = np.empty(n_new, np.int64)
-            n_fresh = 0
-            taken = {np.int64(-1)}
-            for q in range(n_new):
-                key = nu[q] * n + nv[q]
-                if key in taken:
-                    continue
-                taken.add(key)
-                if key in seen:
-                    continue
-                fresh_u[n_fresh] = nu[q]
-                fresh_v[n_fresh] = nv[q]
-                n_fresh += 1
-            counts[2] += n_fresh
-            new_u = np.empty(n_keep + n_fresh, np.int64)
-            new_v = np.empty(n_keep + n_fresh, np.int64)
-            new_w = np.empty(n_keep + n_fresh)
-            j = 0
-            for q in range(n_ties):
-                if w_new[q] >= p[P_TIE_FLOOR]:
-                    new_u[j] = x_u[q]
-                    new_v[j] = x_v[q]
-                    new_w[j] = w_new[q]
-                    j += 1
-            for q in range(n_fresh):
-                new_u[j] = fresh_u[q]
-                new_v[j] = fresh_v[q]
-                new_w[j] = p[P_TIE_INITIAL]
-                j += 1
-            x_u, x_v, x_w = new_u, new_v, new_w
-
-    # --- 7.6 competition ------------------------------------------------------------------------
-    if on[ON_COMPETITION]:
-        for i in range(n):
-            o = org[i]
-            loy0 = loyalty[i]
-            loyalty[i] = loy0 + p[P_LOYALTY_RATE] * (p[P_LOYALTY_TARGET_A + o] - loy0)
-            tp[i] = tp[i] * (1.0 - p[P_SUSPICION_RATE] * loy0 * p[P_THREAT_A + o])
-
-    # --- 7.7 peer influence ---------------------------------------------------------------------
-    if on[ON_PEER_INFLUENCE]:
-        n_x = x_u.size
-        if on[ON_WELL_MIXED]:
-            perm = rng.permutation(n)
-            n_pairs = n // 2
-            pi = np.empty(n_pairs, np.int64)
-            pj = np.empty(n_pairs, np.int64)
-            for q in range(n_pairs):
-                pi[q] = perm[2 * q]
-                pj[q] = perm[2 * q + 1]
-        else:
-            n_e = e_u.size
-            pr = rng.random(n_e + n_x)
-            node_max = np.full(n, -1.0)
-            for i in range(n):
-                for k_ in range(inc_ptr[i], inc_ptr[i + 1]):
-                    val = pr[inc_edge[k_]]
-                    if val > node_max[i]:
-                        node_max[i] = val
-            for q in range(n_x):
-                val = pr[n_e + q]
-                if val > node_max[x_u[q]]:
-                    node_max[x_u[q]] = val
-                if val > node_max[x_v[q]]:
-                    node_max[x_v[q]] = val
-            pi = np.empty(n // 2 + 1, np.int64)     # a matching has at most n/2 pairs
-            pj = np.empty(n // 2 + 1, np.int64)
-            n_pairs = 0
-            for q in range(n_e):
-                val = pr[q]
-                if val == node_max[e_u[q]] and val == node_max[e_v[q]]:
-                    pi[n_pairs] = e_u[q]
-                    pj[n_pairs] = e_v[q]
-                    n_pairs += 1
-            for q in range(n_x):
-                val = pr[n_e + q]
-                if val == node_max[x_u[q]] and val == node_max[x_v[q]]:
-                    pi[n_pairs] = x_u[q]
-                    pj[n_pairs] = x_v[q]
-                    n_pairs += 1
-        mu = p[P_CONVERGENCE]
-        bound = p[P_CONFIDENCE_BOUND]
-        n_close = 0
-        for q in range(n_pairs):
-            i = pi[q]
-            j = pj[q]
-            ci = culture[i]
-            cj = culture[j]
-            diff = cj - ci
-            if abs(diff) < bound:
-                same = org[i] == org[j]
-                wi = 1.0 if same else tp[i]
-                wj = 1.0 if same else tp[j]
-                culture[i] = ci + mu * wi * diff
-                culture[j] = cj - mu * wj * diff
-                n_close += 1
-        counts[6] += n_close
-
-    # --- 7.8 adoption -------------------------------------------------------------------------------
-    if on[ON_ADOPTION]:
-        draws = rng.random(n)
-        for i in range(n):
-            rho = p[P_RESISTANCE_0 + role[i]]
-            if unions_act and union[i]:
-                rho = rho * (1.0 - ua) if stance > 0 else rho + ua * (1.0 - rho)
-            zi = (p[P_ADOPT_CONST] + p[P_ADOPT_W_CULTURE] * (culture[i] - 0.5)
-                  + p[P_ADOPT_W_TRUST] * (tl[i] - 0.5) - p[P_ADOPT_W_FATIGUE] * fatigue[i]
-                  - p[P_ADOPT_W_RESISTANCE] * rho)
-            if adopted[i]:
-                adopted[i] = not (draws[i] < p[P_ABANDON_RATE] / (1.0 + math.exp(zi)))
-            else:
-                adopted[i] = draws[i] < p[P_ADOPTION_RATE] / (1.0 + math.exp(-zi))
-
-    # --- 7.9 embedding --------------------------------------------------------------------------------
-    if on[ON_EMBEDDING]:
-        for i in range(n):
-            culture[i] = culture[i] + (1.0 if adopted[i] else 0.0) * (1.0 - culture[i]) / p[P_EMBEDDING_WEEKS]
-
-    # --- 7.10 staff turnover, hiring and socialisation ---------------------------------------------
-    if on[ON_STAFF_TURNOVER]:
-        u_ = rng.random(n)
-        leave = np.zeros(n, np.bool_)
+    board_failed = False
+    n_ties = x_u.size
+    staff = rng.random(5 * n_ties)      # rows: meet, succeed, grow, pick, side (C order, as in numpy)
+    board = rng.random(2)
+    gain = p[P_TRUST_GAIN]
+    loss = p[P_TRUST_LOSS]
+    z0 = p[P_Z0]
+    if board[0] < p[P_BOARD_MEET_PROB]:
         cs = np.zeros(2)
-        cn = np.zeros(2)
         for i in range(n):
-            if present[i]:
-                cs[org[i]] += culture[i]
-                cn[org[i]] += 1.0
-        mean0 = cs[0] / cn[0]
-        mean1 = cs[1] / cn[1]
+            cs[org[i]] += culture[i]
+        c0 = cs[0] / n_a
+        c1 = cs[1] / (n - n_a)
+        st_ = np.zeros(2)
+        for s in range(ns):
+            st_[l_org[s]] += l_commit[s]
+        s0 = st_[0] / k_seats
+        s1 = st_[1] / k_seats
+        zb = z0 + p[P_W_TRUST] * ((s0 + s1) / 2.0 - 0.5) - p[P_W_DISTANCE] * abs(c0 - c1)
+        ok = board[1] < 1.0 / (1.0 + math.exp(-zb))
+        S = 1 if ok else 0
+        Fl = 0 if ok else 1
+        for s in range(ns):
+            l_commit[s] = 1.0 - (1.0 - l_commit[s] * (1.0 - loss) ** Fl) * (1.0 - gain) ** S
+        board_failed = not ok
+    if n_ties > 0:
+        okv = np.zeros(n_ties, np.bool_)
+        Sn = np.zeros(n, np.int32)
+        Fn = np.zeros(n, np.int32)
+        n_met = 0
+        n_ok = 0
+        for q in range(n_ties):
+            if staff[q] < p[P_TIE_MEET_PROB]:
+                u = x_u[q]
+                v = x_v[q]
+                zz = (z0 + p[P_W_TRUST] * ((tp[u] + tp[v]) / 2.0 - 0.5)
+                      - p[P_W_DISTANCE] * abs(culture[u] - culture[v])
+                      - p[P_W_FATIGUE] * (fatigue[u] + fatigue[v]) / 2.0)
+                good = staff[n_ties + q] < 1.0 / (1.0 + math.exp(-zz))
+                okv[q] = good
+                n_met += 1
+                if good:
+                    n_ok += 1
+                    Sn[u] += 1
+                    Sn[v] += 1
+                else:
+                    Fn[u] += 1
+                    Fn[v] += 1
         for i in range(n):
-            lam = p[P_LEAVE_RATE_WEEK] * math.exp(p[P_TURNOVER_TRUST] * (0.5 - tl[i])
-                                                  + p[P_TURNOVER_FATIGUE] * (fatigue[i] - 0.5))
-            leave[i] = present[i] and u_[i] < 1.0 - math.exp(-lam)
-            pull = p[P_SOCIALISATION_RATE] * math.exp(-tenure[i] / p[P_SOCIALISATION_WEEKS])
-            target = mean0 if org[i] == 0 else mean1
-            culture[i] = culture[i] + pull * (target - culture[i])
-            tenure[i] += 1
-        n_left = 0
-        n_left_a = 0
+            if Sn[i] + Fn[i] > 0:
+                tp[i] = 1.0 - (1.0 - tp[i] * (1.0 - loss) ** Fn[i]) * (1.0 - gain) ** Sn[i]
+        counts[0] += n_met
+        counts[1] += n_ok
+        # tie strength, growth through colleagues, decay below the floor
+        w_new = np.empty(n_ties)
+        for q in range(n_ties):
+            if okv[q]:
+                w_new[q] = x_w[q] + p[P_TIE_GAIN] * (1.0 - x_w[q])
+            else:
+                w_new[q] = x_w[q] * (1.0 - p[P_TIE_DECAY])
+        nu = np.empty(n_ties, np.int64)
+        nv = np.empty(n_ties, np.int64)
+        n_new = 0
+        for q in range(n_ties):
+            if okv[q] and staff[2 * n_ties + q] < p[P_TIE_GROWTH_PROB]:
+                from_a = staff[4 * n_ties + q] < 0.5
+                anchor = x_u[q] if from_a else x_v[q]
+                deg = inc_ptr[anchor + 1] - inc_ptr[anchor]
+                if deg > 0:
+                    colleague = nbr[inc_ptr[anchor] + np.int64(math.floor(staff[3 * n_ties + q] * deg))]
+                    nu[n_new] = colleague if from_a else x_u[q]
+                    nv[n_new] = x_v[q] if from_a else colleague
+                    n_new += 1
+        n_keep = 0
+        for q in range(n_ties):
+            if w_new[q] >= p[P_TIE_FLOOR]:
+                n_keep += 1
+        counts[3] += n_ties - n_keep
+        if n_new > 0 and scope != 0:
+            m_ = 0
+            for q in range(n_new):
+                if scope == 1 and role[nu[q]] == ROLE_MANAGERIAL and role[nv[q]] == ROLE_MANAGERIAL:
+                    nu[m_] = nu[q]
+                    nv[m_] = nv[q]
+                    m_ += 1
+            n_new = m_
+        seen = {np.int64(-1)}
+        for q in range(n_ties):
+            if w_new[q] >= p[P_TIE_FLOOR]:
+                seen.add(x_u[q] * n + x_v[q])
+        fresh_u = np.empty(n_new, np.int64)
+        fresh_v = np.empty(n_new, np.int64)
+        n_fresh = 0
+        taken = {np.int64(-1)}
+        for q in range(n_new):
+            key = nu[q] * n + nv[q]
+            if key in taken:
+                continue
+            taken.add(key)
+            if key in seen:
+                continue
+            fresh_u[n_fresh] = nu[q]
+            fresh_v[n_fresh] = nv[q]
+            n_fresh += 1
+        counts[2] += n_fresh
+        new_u = np.empty(n_keep + n_fresh, np.int64)
+        new_v = np.empty(n_keep + n_fresh, np.int64)
+        new_w = np.empty(n_keep + n_fresh)
+        j = 0
+        for q in range(n_ties):
+            if w_new[q] >= p[P_TIE_FLOOR]:
+                new_u[j] = x_u[q]
+                new_v[j] = x_v[q]
+                new_w[j] = w_new[q]
+                j += 1
+        for q in range(n_fresh):
+            new_u[j] = fresh_u[q]
+            new_v[j] = fresh_v[q]
+            new_w[j] = p[P_TIE_INITIAL]
+            j += 1
+        x_u, x_v, x_w = new_u, new_v, new_w
+    return x_u, x_v, x_w, board_failed
+
+
+@kernel
+def _competition(p, org, loyalty, tp):
+    """7.6 Competition, takeover threat, loyalty and out-group suspicion."""
+    n = org.size
+    for i in range(n):
+        o = org[i]
+        loy0 = loyalty[i]
+        loyalty[i] = loy0 + p[P_LOYALTY_RATE] * (p[P_LOYALTY_TARGET_A + o] - loy0)
+        tp[i] = tp[i] * (1.0 - p[P_SUSPICION_RATE] * loy0 * p[P_THREAT_A + o])
+
+
+@kernel
+def _peer_influence(rng, p, well_mixed, org, culture, tp, e_u, e_v, inc_ptr, inc_edge, x_u, x_v, counts):
+    """7.7 Peer influence on improvement culture (bounded confidence over a random matching)."""
+    n = org.size
+    n_x = x_u.size
+    if well_mixed:
+        perm = rng.permutation(n)
+        n_pairs = n // 2
+        pi = np.empty(n_pairs, np.int64)
+        pj = np.empty(n_pairs, np.int64)
+        for q in range(n_pairs):
+            pi[q] = perm[2 * q]
+            pj[q] = perm[2 * q + 1]
+    else:
+        n_e = e_u.size
+        pr = rng.random(n_e + n_x)
+        node_max = np.full(n, -1.0)
+        for i in range(n):
+            for k_ in range(inc_ptr[i], inc_ptr[i + 1]):
+                val = pr[inc_edge[k_]]
+                if val > node_max[i]:
+                    node_max[i] = val
+        for q in range(n_x):
+            val = pr[n_e + q]
+            if val > node_max[x_u[q]]:
+                node_max[x_u[q]] = val
+            if val > node_max[x_v[q]]:
+                node_max[x_v[q]] = val
+        pi = np.empty(n // 2 + 1, np.int64)     # a matching has at most n/2 pairs
+        pj = np.empty(n // 2 + 1, np.int64)
+        n_pairs = 0
+        for q in range(n_e):
+            val = pr[q]
+            if val == node_max[e_u[q]] and val == node_max[e_v[q]]:
+                pi[n_pairs] = e_u[q]
+                pj[n_pairs] = e_v[q]
+                n_pairs += 1
+        for q in range(n_x):
+            val = pr[n_e + q]
+            if val == node_max[x_u[q]] and val == node_max[x_v[q]]:
+                pi[n_pairs] = x_u[q]
+                pj[n_pairs] = x_v[q]
+                n_pairs += 1
+    mu = p[P_CONVERGENCE]
+    bound = p[P_CONFIDENCE_BOUND]
+    n_close = 0
+    for q in range(n_pairs):
+        i = pi[q]
+        j = pj[q]
+        ci = culture[i]
+        cj = culture[j]
+        diff = cj - ci
+        if abs(diff) < bound:
+            same = org[i] == org[j]
+            wi = 1.0 if same else tp[i]
+            wj = 1.0 if same else tp[j]
+            culture[i] = ci + mu * wi * diff
+            culture[j] = cj - mu * wj * diff
+            n_close += 1
+    counts[6] += n_close
+
+
+@kernel
+def _adoption(rng, p, unions_on, role, union, culture, tl, fatigue, adopted):
+    """7.8 Adoption (and abandonment) of the shared method."""
+    n = role.size
+    stance = p[P_UNION_STANCE]
+    unions_act = unions_on and stance != 0.0
+    ua = p[P_UNION_AMPLIFICATION]
+    draws = rng.random(n)
+    for i in range(n):
+        rho = p[P_RESISTANCE_0 + role[i]]
+        if unions_act and union[i]:
+            rho = rho * (1.0 - ua) if stance > 0 else rho + ua * (1.0 - rho)
+        zi = (p[P_ADOPT_CONST] + p[P_ADOPT_W_CULTURE] * (culture[i] - 0.5)
+              + p[P_ADOPT_W_TRUST] * (tl[i] - 0.5) - p[P_ADOPT_W_FATIGUE] * fatigue[i]
+              - p[P_ADOPT_W_RESISTANCE] * rho)
+        if adopted[i]:
+            adopted[i] = not (draws[i] < p[P_ABANDON_RATE] / (1.0 + math.exp(zi)))
+        else:
+            adopted[i] = draws[i] < p[P_ADOPTION_RATE] / (1.0 + math.exp(-zi))
+
+
+@kernel
+def _embedding(p, culture, adopted):
+    """7.9 Time to embed."""
+    n = culture.size
+    for i in range(n):
+        culture[i] = culture[i] + (1.0 if adopted[i] else 0.0) * (1.0 - culture[i]) / p[P_EMBEDDING_WEEKS]
+
+
+@kernel
+def _staff_turnover(rng, p, growing, t, n_a, org, union, tenure, culture, tp, tl, loyalty, fatigue, adopted,
+                    present, x_u, x_v, x_w, counts):
+    """7.10 Staff turnover, hiring (up to the target headcount) and socialisation; returns the cross ties."""
+    n = org.size
+    u_ = rng.random(n)
+    leave = np.zeros(n, np.bool_)
+    cs = np.zeros(2)
+    cn = np.zeros(2)
+    for i in range(n):
+        if present[i]:
+            cs[org[i]] += culture[i]
+            cn[org[i]] += 1.0
+    mean0 = cs[0] / cn[0]
+    mean1 = cs[1] / cn[1]
+    for i in range(n):
+        lam = p[P_LEAVE_RATE_WEEK] * math.exp(p[P_TURNOVER_TRUST] * (0.5 - tl[i])
+                                              + p[P_TURNOVER_FATIGUE] * (fatigue[i] - 0.5))
+        leave[i] = present[i] and u_[i] < 1.0 - math.exp(-lam)
+        pull = p[P_SOCIALISATION_RATE] * math.exp(-tenure[i] / p[P_SOCIALISATION_WEEKS])
+        target = mean0 if org[i] == 0 else mean1
+        culture[i] = culture[i] + pull * (target - culture[i])
+        tenure[i] += 1
+    n_left = 0
+    n_left_a = 0
+    for i in range(n):
+        if leave[i]:
+            n_left += 1
+            if i < n_a:
+                n_left_a += 1
+    if growing:
         for i in range(n):
             if leave[i]:
-                n_left += 1
-                if i < n_a:
-                    n_left_a += 1
-        if on[ON_GROWING]:
-            for i in range(n):
-                if leave[i]:
-                    present[i] = False
-            hired = np.empty(n, np.int64)
-            n_hired = 0
-            for o in range(2):
-                lo = 0 if o == 0 else n_a
-                hi = n_a if o == 0 else n
-                want = max(round(p[P_HEADCOUNT0_A + o] * p[P_GROWTH_WEEK] ** t), 1.0)
-                have = 0
-                for i in range(lo, hi):
-                    if present[i]:
-                        have += 1
-                short = int(want) - have
-                for i in range(lo, hi):
-                    if short <= 0:
-                        break
-                    if not present[i]:
-                        hired[n_hired] = i
-                        n_hired += 1
-                        short -= 1
-            idx = hired[:n_hired]
-            for i in idx:
-                present[i] = True
-        else:
-            idx = np.flatnonzero(leave)
-        k = idx.size
-        # newcomers: union membership, then culture, partner trust and leadership trust (one Beta each)
-        un = rng.random(k)
-        means = np.empty(3 * k)
-        for q in range(k):
-            o = org[idx[q]]
-            means[q] = p[P_HIRE_CULTURE_A + o]
-            means[k + q] = p[P_PARTNER_TRUST_MEAN]
-            means[2 * k + q] = p[P_LEADER_TRUST_A + o]
-        sd = p[P_ATTITUDE_SD]
-        vals = means.copy()
-        if sd > 0.0:
-            for q in range(3 * k):
-                mq = means[q]
-                interior = mq > 0.0 and mq < 1.0
-                mm = mq if interior else 0.5
-                kappa = mm * (1.0 - mm) / (sd * sd) - 1.0
-                kappa = min(max(kappa, 1e-6), 1e12)
-                x = rng.beta(mm * kappa, (1.0 - mm) * kappa)
-                vals[q] = x if interior else mq
-        for q in range(k):
-            i = idx[q]
-            culture[i] = vals[q]
-            tenure[i] = 0
-            union[i] = un[q] < p[P_UNION_DENSITY]
-            tp[i] = vals[k + q]
-            tl[i] = vals[2 * k + q]
-            loyalty[i] = p[P_NEWCOMER_LOYALTY]
-            fatigue[i] = 0.0
-            adopted[i] = False
-        if x_u.size > 0 and n_left > 0:
-            n_keep = 0
-            for q in range(x_u.size):
-                if not (leave[x_u[q]] or leave[x_v[q]]):
-                    n_keep += 1
-            counts[3] += x_u.size - n_keep
-            new_u = np.empty(n_keep, np.int64)
-            new_v = np.empty(n_keep, np.int64)
-            new_w = np.empty(n_keep)
-            j = 0
-            for q in range(x_u.size):
-                if not (leave[x_u[q]] or leave[x_v[q]]):
-                    new_u[j] = x_u[q]
-                    new_v[j] = x_v[q]
-                    new_w[j] = x_w[q]
-                    j += 1
-            x_u, x_v, x_w = new_u, new_v, new_w
-        counts[4] += n_left_a
-        counts[5] += n_left - n_left_a
+                present[i] = False
+        hired = np.empty(n, np.int64)
+        n_hired = 0
+        for o in range(2):
+            lo = 0 if o == 0 else n_a
+            hi = n_a if o == 0 else n
+            want = max(round(p[P_HEADCOUNT0_A + o] * p[P_GROWTH_WEEK] ** t), 1.0)
+            have = 0
+            for i in range(lo, hi):
+                if present[i]:
+                    have += 1
+            short = int(want) - have
+            for i in range(lo, hi):
+                if short <= 0:
+                    break
+                if not present[i]:
+                    hired[n_hired] = i
+                    n_hired += 1
+                    short -= 1
+        idx = hired[:n_hired]
+        for i in idx:
+            present[i] = True
+    else:
+        idx = np.flatnonzero(leave)
+    k = idx.size
+    # newcomers: union membership, then culture, partner trust and leadership trust (one Beta each)
+    un = rng.random(k)
+    means = np.empty(3 * k)
+    for q in range(k):
+        o = org[idx[q]]
+        means[q] = p[P_HIRE_CULTURE_A + o]
+        means[k + q] = p[P_PARTNER_TRUST_MEAN]
+        means[2 * k + q] = p[P_LEADER_TRUST_A + o]
+    sd = p[P_ATTITUDE_SD]
+    vals = means.copy()
+    if sd > 0.0:
+        for q in range(3 * k):
+            mq = means[q]
+            interior = mq > 0.0 and mq < 1.0
+            mm = mq if interior else 0.5
+            kappa = mm * (1.0 - mm) / (sd * sd) - 1.0
+            kappa = min(max(kappa, 1e-6), 1e12)
+            x = rng.beta(mm * kappa, (1.0 - mm) * kappa)
+            vals[q] = x if interior else mq
+    for q in range(k):
+        i = idx[q]
+        culture[i] = vals[q]
+        tenure[i] = 0
+        union[i] = un[q] < p[P_UNION_DENSITY]
+        tp[i] = vals[k + q]
+        tl[i] = vals[2 * k + q]
+        loyalty[i] = p[P_NEWCOMER_LOYALTY]
+        fatigue[i] = 0.0
+        adopted[i] = False
+    if x_u.size > 0 and n_left > 0:
+        n_keep = 0
+        for q in range(x_u.size):
+            if not (leave[x_u[q]] or leave[x_v[q]]):
+                n_keep += 1
+        counts[3] += x_u.size - n_keep
+        new_u = np.empty(n_keep, np.int64)
+        new_v = np.empty(n_keep, np.int64)
+        new_w = np.empty(n_keep)
+        j = 0
+        for q in range(x_u.size):
+            if not (leave[x_u[q]] or leave[x_v[q]]):
+                new_u[j] = x_u[q]
+                new_v[j] = x_v[q]
+                new_w[j] = x_w[q]
+                j += 1
+        x_u, x_v, x_w = new_u, new_v, new_w
+    counts[4] += n_left_a
+    counts[5] += n_left - n_left_a
+    return x_u, x_v, x_w
 
-    # --- metrics (means over the staff in post) -----------------------------------------------------
+
+@kernel
+def _metrics(org, culture, tp, tl, loyalty, fatigue, adopted, present, l_org, l_commit, l_vacant):
+    """Org means over the staff in post, board means, interim seats and headcounts (see _ORG)."""
+    n = org.size
+    ns = l_org.size
+    k_seats = ns // 2
     sums = np.zeros((6, 2))
     heads = np.zeros(2)
     for i in range(n):
@@ -575,13 +615,48 @@ def _week(rng, t, p, on, n_a, org, role, union, tenure, culture, tp, tl, loyalty
     out[15] = interim[1]
     out[16] = heads[0]
     out[17] = heads[1]
+    return out
+
+
+@kernel
+def week_kernel(rng, t, p, on, n_a, org, role, union, tenure, culture, tp, tl, loyalty, fatigue, adopted, present,
+                l_org, l_seat, l_commit, l_vacant, l_tenure, e_u, inc_ptr, inc_edge, nbr, e_v, x_u, x_v, x_w):
+    """One week in the order of docs/ODD.md section 3; returns the new cross ties, metrics and events."""
+    counts = np.zeros(7, np.int64)     # COUNTERS, in order
+    events = np.zeros((0, 3), np.int64)
+    gap = np.nan
+    if on[ON_LEADERSHIP_TURNOVER]:
+        events = _leadership(rng, p, org, tl, l_org, l_seat, l_commit, l_vacant, l_tenure)
+    if on[ON_MESSAGING]:
+        gap = _messaging(rng, p, org, tl, tp, l_commit, l_vacant)
+    if on[ON_ENGAGEMENT]:
+        _engagement(rng, p, on[ON_UNIONS] == 1, role, union, tl)
+    if on[ON_INITIATIVE_LOAD]:
+        _initiative(p, fatigue)
+    if on[ON_JOINT_WORKING]:
+        x_u, x_v, x_w, failed = _joint_working(rng, p, on[ON_SCOPE], n_a, org, role, culture, tp, fatigue, l_org,
+                                               l_commit, inc_ptr, nbr, x_u, x_v, x_w, counts)
+        if failed:
+            ev2 = np.zeros((events.shape[0] + 1, 3), np.int64)
+            ev2[:events.shape[0]] = events
+            ev2[events.shape[0], 0] = EV_BOARD_FAILED
+            events = ev2
+    if on[ON_COMPETITION]:
+        _competition(p, org, loyalty, tp)
+    if on[ON_PEER_INFLUENCE]:
+        _peer_influence(rng, p, on[ON_WELL_MIXED] == 1, org, culture, tp, e_u, e_v, inc_ptr, inc_edge, x_u, x_v,
+                        counts)
+    if on[ON_ADOPTION]:
+        _adoption(rng, p, on[ON_UNIONS] == 1, role, union, culture, tl, fatigue, adopted)
+    if on[ON_EMBEDDING]:
+        _embedding(p, culture, adopted)
+    if on[ON_STAFF_TURNOVER]:
+        x_u, x_v, x_w = _staff_turnover(rng, p, on[ON_GROWING] == 1, t, n_a, org, union, tenure, culture, tp, tl,
+                                        loyalty, fatigue, adopted, present, x_u, x_v, x_w, counts)
+    out = _metrics(org, culture, tp, tl, loyalty, fatigue, adopted, present, l_org, l_commit, l_vacant)
     return x_u, x_v, x_w, out, counts, events, gap
 
 
-if numba is not None:
-    week_kernel = numba.njit(cache=True, error_model="numpy")(_week)
-else:  # pragma: no cover
-    week_kernel = None
 
 _ORG = [f"{m}_{o}" for m in ORG_METRICS for o in "ab"]
 
