@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -54,20 +55,12 @@ def _quick() -> None:
     docking.RATE.update(cells_per_bound=10, t_end=300.0, dt=0.25)
 
 
-def _model_digest() -> str:
-    """A digest of the model's source (sim/), so cached evidence is reused only for the same code."""
-    h = hashlib.sha256()
-    for f in sorted((ROOT / "sim").rglob("*.py")):
-        h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()
-
-
 def evidence(results: Path, replications: int, workers: int | None) -> dict:
     claims = load_claims(HERE / "claims.toml")
     t0 = time.perf_counter()
     # Reuse a finished run of the same claims file, model code and replications (the model is deterministic).
     key = {"claims_sha256": hashlib.sha256((HERE / "claims.toml").read_bytes()).hexdigest(),
-           "model_sha256": _model_digest(), "replications": replications, "seed": 2013}
+           "model_sha256": common.model_digest(), "replications": replications, "seed": 2013}
     cached = results / "evidence.json"
     if cached.exists() and (results / "evidence.csv").exists() and json.loads(cached.read_text()) == key:
         table = pd.read_csv(results / "evidence.csv")
@@ -97,7 +90,11 @@ def calibration(results: Path, quick: bool, workers: int | None, figures: Path) 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     out = results / "calibration"
+    code = out / "model.sha256"
+    if out.exists() and not (code.exists() and code.read_text().strip() == common.model_digest()):
+        shutil.rmtree(out)          # finished draws are reused only for the same model code
     summary = calibrate(path, out, workers=workers, log=lambda *a: None)
+    code.write_text(common.model_digest() + "\n")
     figures.mkdir(parents=True, exist_ok=True)
     (figures / "abc_posterior.png").write_bytes((out / "posterior.png").read_bytes())
     prows = [[f"`{k}`", f"{v['prior'][0]:g}-{v['prior'][1]:g}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -16,18 +17,29 @@ ROOT = HERE.parent
 FIGURES = HERE / "figures"
 
 
+def model_digest() -> str:
+    """A digest of the model's source (sim/), so that saved results are reused only for the same code."""
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "sim").rglob("*.py")):
+        h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def runs_of(experiment: str, results: Path, workers: int | None, log=print) -> pd.DataFrame:
     """Run ``validation/docking/<experiment>.toml`` into ``results/<experiment>`` (or reuse a complete run of
-    the same file) and return its runs table."""
+    the same file, replications and model code) and return its runs table."""
     exp = load_experiment(HERE / "docking" / f"{experiment}.toml")
     out = results / experiment
-    manifest = out / "manifest.json"
+    manifest, code = out / "manifest.json", out / "model.sha256"
     if manifest.exists():
         saved = json.loads(manifest.read_text())
-        if (saved["experiment"]["sha256"], saved["experiment"]["replications"]) != (exp.sha256, exp.replications):
-            log(f"{out}: made by an older version of {experiment}.toml; running it again")
+        same_code = code.exists() and code.read_text().strip() == model_digest()
+        if (saved["experiment"]["sha256"], saved["experiment"]["replications"]) != (exp.sha256, exp.replications) \
+                or not same_code:
+            log(f"{out}: made by another version of {experiment}.toml or of the model; running it again")
             shutil.rmtree(out)
     sweep(exp, out, workers=workers, log=log)
+    code.write_text(model_digest() + "\n")
     return pd.read_parquet(out / "runs.parquet")
 
 

@@ -9,8 +9,10 @@ generator, in the same order and with the same algorithms as numpy, so the strea
 
 Optional: needs ``numba`` (``pip install -e ".[compiled]"``). The first call in a fresh install compiles
 the kernel (tens of seconds) and caches it next to this file; later processes load the cache.
-Arithmetic is written in the same order as the array engine; sums are sequential where numpy may sum
-pairwise, so metrics can differ from the array engine's in the last bits (tested to 1e-12).
+Arithmetic is written in the same order as the array engine, and powers take float exponents (numba
+computes ``x ** int`` by repeated multiplication, numpy and Python by ``pow``: a target headcount of
+1322.5 once rounded differently). Sums are sequential where numpy may sum pairwise, so metrics can differ
+from the array engine's in the last bits (tested to 1e-12).
 """
 
 from __future__ import annotations
@@ -270,7 +272,7 @@ def _joint_working(rng, p, scope, n_a, org, role, culture, tp, fatigue, l_org, l
         S = 1 if ok else 0
         Fl = 0 if ok else 1
         for s in range(ns):
-            l_commit[s] = 1.0 - (1.0 - l_commit[s] * (1.0 - loss) ** Fl) * (1.0 - gain) ** S
+            l_commit[s] = 1.0 - (1.0 - l_commit[s] * (1.0 - loss) ** float(Fl)) * (1.0 - gain) ** float(S)
         board_failed = not ok
     if n_ties > 0:
         okv = np.zeros(n_ties, np.bool_)
@@ -297,7 +299,7 @@ def _joint_working(rng, p, scope, n_a, org, role, culture, tp, fatigue, l_org, l
                     Fn[v] += 1
         for i in range(n):
             if Sn[i] + Fn[i] > 0:
-                tp[i] = 1.0 - (1.0 - tp[i] * (1.0 - loss) ** Fn[i]) * (1.0 - gain) ** Sn[i]
+                tp[i] = 1.0 - (1.0 - tp[i] * (1.0 - loss) ** float(Fn[i])) * (1.0 - gain) ** float(Sn[i])
         counts[0] += n_met
         counts[1] += n_ok
         # tie strength, growth through colleagues, decay below the floor
@@ -512,7 +514,7 @@ def _staff_turnover(rng, p, growing, t, n_a, org, union, tenure, culture, tp, tl
         for o in range(2):
             lo = 0 if o == 0 else n_a
             hi = n_a if o == 0 else n
-            want = max(round(p[P_HEADCOUNT0_A + o] * p[P_GROWTH_WEEK] ** t), 1.0)
+            want = max(np.rint(p[P_HEADCOUNT0_A + o] * p[P_GROWTH_WEEK] ** float(t)), 1.0)
             have = 0
             for i in range(lo, hi):
                 if present[i]:
