@@ -175,6 +175,10 @@ def main(argv=None) -> int:
     if args.quick:
         _quick()
     common.FIGURES = docking.FIGURES = demography.FIGURES = args.figures
+    # The code and inputs this page is built from (checked before the build writes its own outputs).
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim", "validation", "scenarios"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
     t0 = time.perf_counter()
     values, timings = {}, {}
     steps = [("docking: Deffuant et al.", lambda: docking.deffuant(args.results, args.workers)),
@@ -190,9 +194,6 @@ def main(argv=None) -> int:
         warnings += out.pop("_warnings", [])
         values.update(out)
         timings[name] = round(time.perf_counter() - s0, 1)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim", "validation", "scenarios"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
     figures = Path(os.path.relpath(args.figures, args.out.parent)).as_posix()
     values.update(
         generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
