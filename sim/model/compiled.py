@@ -663,45 +663,59 @@ def week_kernel(rng, t, p, on, n_a, org, role, union, tenure, culture, tp, tl, l
 _ORG = [f"{m}_{o}" for m in ORG_METRICS for o in "ab"]
 
 
+#: The metric vector's layout, checked against METRICS once (measure() relies on it).
+_LAYOUT = _ORG + ["board_commitment_a", "board_commitment_b", "interim_seats_a", "interim_seats_b", "headcount_a",
+                  "headcount_b", "cross_ties", "message_gap", "message_conflict", *COUNTERS,
+                  "trust_min", "adoption_min", "board_min"]
+assert _LAYOUT == list(METRICS), "sim.model.compiled: the metrics' order changed; update measure()"
+
+
 class CompiledStep:
     """A ``BuddyingModel`` engine step (and its metrics) backed by :func:`week_kernel`."""
 
     def __init__(self):
         if numba is None:
             raise RuntimeError("the compiled engine needs numba: pip install -e \".[compiled]\"")
-        self._packed = {}
+        self._P = None
         self._metrics = None
+        self._counts = None
         self._all_present = np.ones(0, dtype=np.bool_)
 
+    def _prepare(self, P) -> None:
+        self._P = P
+        self._floats, self._flags = pack(P)
+        self._messaging = bool(P.on["messaging"])
+        self._threshold = P["leadership.conflict_threshold"]
+
     def __call__(self, st, P, rng, ctx) -> None:
-        key = id(P)
-        if key not in self._packed:
-            self._packed = {key: (P, *pack(P))}
-        _, floats, flags = self._packed[key]
+        if P is not self._P:
+            self._prepare(P)
         present = st.present
         if present is None:
             if self._all_present.size != st.n:
                 self._all_present = np.ones(st.n, dtype=np.bool_)
             present = self._all_present
         x_u, x_v, x_w, out, counts, events, gap = week_kernel(
-            rng, ctx.t, floats, flags, P.n_a, st.org, st.role, st.union, st.tenure, st.culture, st.tp, st.tl,
-            st.loyalty, st.fatigue, st.adopted, present, st.l_org, st.l_seat, st.l_commit, st.l_vacant,
+            rng, ctx.t, self._floats, self._flags, P.n_a, st.org, st.role, st.union, st.tenure, st.culture, st.tp,
+            st.tl, st.loyalty, st.fatigue, st.adopted, present, st.l_org, st.l_seat, st.l_commit, st.l_vacant,
             st.l_tenure, st.e_u, st.inc_ptr, st.inc_edge, st.nbr, st.e_v, st.x_u, st.x_v, st.x_w)
         st.x_u, st.x_v, st.x_w = x_u, x_v, x_w
         # Events in the order the submodels emit them: leadership, the message conflict, the board meeting.
         board_failed = False
-        for kind, s, interim in (events.tolist() if events.shape[0] else ()):
-            if kind == EV_DEPARTURE:
-                ctx.event("departure", int(st.l_org[s]), seat=int(st.l_seat[s]), interim=bool(interim))
-            elif kind == EV_APPOINTMENT:
-                ctx.event("appointment", int(st.l_org[s]), seat=int(st.l_seat[s]))
-            else:
-                board_failed = True
-        if P.on["messaging"]:
-            ctx.note_gap(float(gap), P["leadership.conflict_threshold"])
+        if events.shape[0]:
+            for kind, s, interim in events.tolist():
+                if kind == EV_DEPARTURE:
+                    ctx.event("departure", int(st.l_org[s]), seat=int(st.l_seat[s]), interim=bool(interim))
+                elif kind == EV_APPOINTMENT:
+                    ctx.event("appointment", int(st.l_org[s]), seat=int(st.l_seat[s]))
+                else:
+                    board_failed = True
+        if self._messaging:
+            ctx.note_gap(gap, self._threshold)
         if board_failed:
             ctx.event("board_meeting_failed", None)
-        ctx.counts.update(zip(COUNTERS, counts.tolist()))   # the kernel counts the whole week
+        self._counts = counts.tolist()
+        ctx.counts.update(zip(COUNTERS, self._counts))   # the kernel counts the whole week
         self._metrics = out
 
     def measure(self, st, P, ctx) -> dict:
@@ -709,15 +723,6 @@ class CompiledStep:
         if self._metrics is None:
             return array_measure(st, P, ctx)
         v = self._metrics.tolist()
-        out = dict(zip(_ORG, v[:12]))
-        out["board_commitment_a"], out["board_commitment_b"] = v[12], v[13]
-        out["interim_seats_a"], out["interim_seats_b"] = int(v[14]), int(v[15])
-        out["headcount_a"], out["headcount_b"] = int(v[16]), int(v[17])
-        out["cross_ties"] = int(st.x_u.size)
-        out["message_gap"] = ctx.gap
-        out["message_conflict"] = int(ctx.conflict)
-        out.update(ctx.counts)
-        out["trust_min"] = min(out["partner_trust_a"], out["partner_trust_b"])
-        out["adoption_min"] = min(out["adoption_a"], out["adoption_b"])
-        out["board_min"] = min(out["board_commitment_a"], out["board_commitment_b"])
-        return {k: out[k] for k in METRICS}
+        values = v[:14] + [int(v[14]), int(v[15]), int(v[16]), int(v[17]), int(st.x_u.size), ctx.gap,
+                           int(ctx.conflict)] + self._counts + [min(v[2], v[3]), min(v[10], v[11]), min(v[12], v[13])]
+        return dict(zip(METRICS, values))
