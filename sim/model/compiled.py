@@ -7,8 +7,9 @@ whatever the size of the trusts (benchmarks/README.md), which dominates runs of 
 Here a week is a single call; numba's ``np.random.Generator`` support draws from the model's own
 generator, in the same order and with the same algorithms as numpy, so the streams stay identical.
 
-Optional: needs ``numba`` (``pip install -e ".[compiled]"``). The first call in a fresh install compiles
-the kernel (tens of seconds) and caches it next to this file; later processes load the cache.
+Needs ``numba`` (a dependency of the package). The first call in a fresh install compiles the kernels
+(~20 s) and caches them next to this file (``__pycache__``); later processes load the cache (~0.3 s).
+``engine="array"`` runs without numba's kernels.
 Arithmetic is written in the same order as the array engine, and powers take float exponents (numba
 computes ``x ** int`` by repeated multiplication, numpy and Python by ``pow``: a target headcount of
 1322.5 once rounded differently). Sums are sequential where numpy may sum pairwise, so metrics can differ
@@ -675,7 +676,7 @@ class CompiledStep:
 
     def __init__(self):
         if numba is None:
-            raise RuntimeError("the compiled engine needs numba: pip install -e \".[compiled]\"")
+            raise RuntimeError("the compiled engine needs numba (pip install numba), or use engine=\"array\"")
         self._P = None
         self._metrics = None
         self._counts = None
