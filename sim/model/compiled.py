@@ -51,7 +51,6 @@ FLOATS = (
     "threat_a", "threat_b", "loyalty_target_a", "loyalty_target_b", "resistance_0", "resistance_1", "resistance_2",
     "headcount0_a", "headcount0_b",
 )
-F = {name: i for i, name in enumerate(FLOATS)}
 #: Switches and choices, in this order, in the integer vector.
 FLAGS = ("leadership_turnover", "messaging", "engagement", "unions", "initiative_load", "joint_working",
          "competition", "peer_influence", "adoption", "embedding", "staff_turnover",
@@ -64,9 +63,22 @@ def kernel(f):
     return numba.njit(cache=True, error_model="numpy")(f) if numba is not None else f
 
 
-# Module-level index constants for the kernel (numba freezes globals at compile time).
-globals().update({f"P_{name.upper()}": i for i, name in enumerate(FLOATS)})
-globals().update({f"ON_{name.upper()}": i for i, name in enumerate(FLAGS)})
+# Index constants for the kernel (numba freezes module globals at compile time).
+(P_APPOINT_PROB, P_COMMITMENT_SD, P_INTERIM_COMMITMENT, P_DEPARTURE_SHOCK, P_CEO_MULTIPLIER, P_MESSAGE_ALIGNMENT,
+ P_MESSAGE_NOISE, P_INTERIM_VISIBILITY, P_MESSAGE_INFLUENCE, P_CONFLICT_COST, P_ENGAGE_PROB,
+ P_ENGAGEMENT_AUTHENTICITY, P_UNION_AMPLIFICATION, P_ENGAGEMENT_INFLUENCE, P_UNION_STANCE, P_LOAD,
+ P_FATIGUE_RATE, P_RECOVERY_RATE, P_Z0, P_BOARD_MEET_PROB, P_W_TRUST, P_W_DISTANCE, P_W_FATIGUE, P_TRUST_GAIN,
+ P_TRUST_LOSS, P_TIE_MEET_PROB, P_TIE_GAIN, P_TIE_DECAY, P_TIE_GROWTH_PROB, P_TIE_FLOOR, P_TIE_INITIAL,
+ P_LOYALTY_RATE, P_SUSPICION_RATE, P_CONFIDENCE_BOUND, P_CONVERGENCE, P_ADOPT_CONST, P_ADOPT_W_CULTURE,
+ P_ADOPT_W_TRUST, P_ADOPT_W_FATIGUE, P_ADOPT_W_RESISTANCE, P_ADOPTION_RATE, P_ABANDON_RATE, P_EMBEDDING_WEEKS,
+ P_LEAVE_RATE_WEEK, P_TURNOVER_TRUST, P_TURNOVER_FATIGUE, P_SOCIALISATION_RATE, P_SOCIALISATION_WEEKS,
+ P_UNION_DENSITY, P_HIRE_CULTURE_A, P_HIRE_CULTURE_B, P_PARTNER_TRUST_MEAN, P_LEADER_TRUST_A, P_LEADER_TRUST_B,
+ P_ATTITUDE_SD, P_NEWCOMER_LOYALTY, P_GROWTH_WEEK, P_LEAVE_PROB_A, P_LEAVE_PROB_B, P_VISIBILITY_A,
+ P_VISIBILITY_B, P_COMMITMENT_A, P_COMMITMENT_B, P_THREAT_A, P_THREAT_B, P_LOYALTY_TARGET_A, P_LOYALTY_TARGET_B,
+ P_RESISTANCE_0, P_RESISTANCE_1, P_RESISTANCE_2, P_HEADCOUNT0_A, P_HEADCOUNT0_B) = range(len(FLOATS))
+(ON_LEADERSHIP_TURNOVER, ON_MESSAGING, ON_ENGAGEMENT, ON_UNIONS, ON_INITIATIVE_LOAD, ON_JOINT_WORKING,
+ ON_COMPETITION, ON_PEER_INFLUENCE, ON_ADOPTION, ON_EMBEDDING, ON_STAFF_TURNOVER, ON_WELL_MIXED, ON_SCOPE,
+ ON_GROWING) = range(len(FLAGS))
 
 
 def pack(P: Derived) -> tuple[np.ndarray, np.ndarray]:
