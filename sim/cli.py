@@ -514,13 +514,10 @@ def cmd_ui(args) -> int:
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             print(f"warning: could not install the browser assets for offline use ({exc}); the page will fetch "
                   f"them from the internet", file=sys.stderr)
-    # Compile (first time after installing, ~20 s) or load the model's engine now, so that the first page
-    # does not wait for it: the server process loads it from numba's cache.
-    from .model import BuddyingModel
-    from .scenario import Scenario
+    # Compile or load the model's engine now, so that the first page does not wait for it.
+    from .model.compiled import warm_up
 
-    BuddyingModel(Scenario({"organisations.staff_a": 10, "organisations.staff_b": 10, "run.steps": 1}), 1,
-                  agent_views=False).run_to_end()
+    warm_up()
     if args.setup_only:
         print(f"browser assets in {ui_assets.cdn_dir()}; model engine compiled")
         return 0

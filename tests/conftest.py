@@ -27,7 +27,6 @@ def small() -> Scenario:
 def pytest_sessionstart(session):
     """Compile (or load) the compiled engine's kernel once, before any test starts a subprocess or worker:
     they then load it from numba's on-disk cache instead of compiling it side by side."""
-    from sim import BuddyingModel
+    from sim.model.compiled import warm_up
 
-    BuddyingModel(Scenario({"organisations.staff_a": 20, "organisations.staff_b": 20, "run.steps": 1}), 1,
-                  agent_views=False).run_to_end()
+    warm_up()

@@ -59,16 +59,15 @@ def evidence(results: Path, replications: int, workers: int | None) -> dict:
     claims = load_claims(HERE / "claims.toml")
     t0 = time.perf_counter()
     # Reuse a finished run of the same claims file, model code and replications (the model is deterministic).
+    out = results / "evidence"
     key = {"claims_sha256": hashlib.sha256((HERE / "claims.toml").read_bytes()).hexdigest(),
-           "model_sha256": common.model_digest(), "replications": replications, "seed": 2013}
-    cached = results / "evidence.json"
-    if cached.exists() and (results / "evidence.csv").exists() and json.loads(cached.read_text()) == key:
-        table = pd.read_csv(results / "evidence.csv")
+           "replications": replications, "seed": 2013}
+    if common.same_inputs(out, key) and (out / "evidence.csv").exists():
+        table = pd.read_csv(out / "evidence.csv")
     else:
         table = check_claims(claims, replications, 2013, workers=workers or os.cpu_count() or 1)
-        results.mkdir(parents=True, exist_ok=True)
-        table.to_csv(results / "evidence.csv", index=False)
-        cached.write_text(json.dumps(key, indent=2) + "\n")
+        common.stamp_inputs(out, key)
+        table.to_csv(out / "evidence.csv", index=False)
     counts = table["verdict"].value_counts()
     warnings = [f"claim {cid!r} is now {v!r} (the commentary discusses it as {COMMENTARY_ASSUMES[cid]!r}): "
                 "re-read the commentary in validation/validation.md.in"
@@ -90,11 +89,11 @@ def calibration(results: Path, quick: bool, workers: int | None, figures: Path) 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     out = results / "calibration"
-    code = out / "model.sha256"
-    if out.exists() and not (code.exists() and code.read_text().strip() == common.model_digest()):
-        shutil.rmtree(out)          # finished draws are reused only for the same model code
+    key = {"calibration_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    if out.exists() and not common.same_inputs(out, key):
+        shutil.rmtree(out)          # finished draws are reused only for the same file and model code
     summary = calibrate(path, out, workers=workers, log=lambda *a: None)
-    code.write_text(common.model_digest() + "\n")
+    common.stamp_inputs(out, key)
     figures.mkdir(parents=True, exist_ok=True)
     (figures / "abc_posterior.png").write_bytes((out / "posterior.png").read_bytes())
     prows = [[f"`{k}`", f"{v['prior'][0]:g}-{v['prior'][1]:g}",

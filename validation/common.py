@@ -25,21 +25,29 @@ def model_digest() -> str:
     return h.hexdigest()
 
 
+def same_inputs(folder: Path, key: dict) -> bool:
+    """Whether ``folder`` holds results made from ``key`` (inputs) and the current model code."""
+    stamp = folder / "inputs.json"
+    return stamp.exists() and json.loads(stamp.read_text()) == {**key, "model_sha256": model_digest()}
+
+
+def stamp_inputs(folder: Path, key: dict) -> None:
+    """Record what ``folder``'s results were made from (see :func:`same_inputs`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "inputs.json").write_text(json.dumps({**key, "model_sha256": model_digest()}, indent=2) + "\n")
+
+
 def runs_of(experiment: str, results: Path, workers: int | None, log=print) -> pd.DataFrame:
     """Run ``validation/docking/<experiment>.toml`` into ``results/<experiment>`` (or reuse a complete run of
     the same file, replications and model code) and return its runs table."""
     exp = load_experiment(HERE / "docking" / f"{experiment}.toml")
     out = results / experiment
-    manifest, code = out / "manifest.json", out / "model.sha256"
-    if manifest.exists():
-        saved = json.loads(manifest.read_text())
-        same_code = code.exists() and code.read_text().strip() == model_digest()
-        if (saved["experiment"]["sha256"], saved["experiment"]["replications"]) != (exp.sha256, exp.replications) \
-                or not same_code:
-            log(f"{out}: made by another version of {experiment}.toml or of the model; running it again")
-            shutil.rmtree(out)
+    key = {"experiment_sha256": exp.sha256, "replications": exp.replications}
+    if out.exists() and not same_inputs(out, key):
+        log(f"{out}: made by another version of {experiment}.toml or of the model; running it again")
+        shutil.rmtree(out)
     sweep(exp, out, workers=workers, log=log)
-    code.write_text(model_digest() + "\n")
+    stamp_inputs(out, key)
     return pd.read_parquet(out / "runs.parquet")
 
 

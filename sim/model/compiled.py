@@ -145,6 +145,7 @@ def _leadership(rng, p, org, tl, l_org, l_seat, l_commit, l_vacant, l_tenure):
     z = rng.standard_normal(ns)
     immediate = p[P_APPOINT_PROB] >= 1.0
     factor = np.ones(2)
+    any_left = False
     ev = np.zeros((ns, 3), np.int64)
     n_ev = 0
     for s in range(ns):
@@ -165,6 +166,7 @@ def _leadership(rng, p, org, tl, l_org, l_seat, l_commit, l_vacant, l_tenure):
                 w = p[P_CEO_MULTIPLIER] if l_seat[s] == 0 else 1.0
                 factor[o] *= 1.0 - p[P_DEPARTURE_SHOCK] * w
                 ev[n_ev, 0] = EV_DEPARTURE
+                any_left = True
                 ev[n_ev, 2] = 0 if immediate else 1
             else:
                 ev[n_ev, 0] = EV_APPOINTMENT
@@ -173,10 +175,6 @@ def _leadership(rng, p, org, tl, l_org, l_seat, l_commit, l_vacant, l_tenure):
         else:
             l_tenure[s] += 1
     events = ev[:n_ev]
-    any_left = False
-    for q in range(n_ev):
-        if ev[q, 0] == EV_DEPARTURE:
-            any_left = True
     if any_left:
         for i in range(n):
             tl[i] = tl[i] * factor[org[i]]
@@ -674,6 +672,19 @@ def week_kernel(rng, t, p, on, n_a, org, role, union, tenure, culture, tp, tl, l
 
 
 _ORG = [f"{m}_{o}" for m in ORG_METRICS for o in "ab"]
+
+
+def warm_up() -> None:
+    """Compile the kernels (first time after installing, ~20 s) or load them from numba's cache (~0.3 s).
+
+    Call it before starting processes that will run the model (a server, test workers, a benchmark's timer),
+    so that they load the cache instead of compiling side by side or inside a timed region.
+    """
+    from ..scenario import Scenario
+    from .model import BuddyingModel
+
+    BuddyingModel(Scenario({"organisations.staff_a": 10, "organisations.staff_b": 10, "run.steps": 1}), 1,
+                  agent_views=False, engine="compiled").run_to_end()
 
 
 #: The metric vector's layout, checked against METRICS once (measure() relies on it).
