@@ -24,7 +24,7 @@ from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402  (Mesa bumps it on every Step/Play frame)
 
 from .model import BuddyingModel  # noqa: E402
-from .plots import ORG_COLOURS, ORG_LABELS, OUTCOME_COLOURS  # noqa: E402
+from .analysis.plots import ORG_COLOURS, ORG_LABELS, OUTCOME_COLOURS  # noqa: E402
 from .run import describe_event  # noqa: E402
 from .scenario import load_scenario  # noqa: E402
 

@@ -22,7 +22,7 @@ from . import __version__
 from .model.outcomes import OUTCOMES
 from .run import RunResult, describe_event, iter_replications
 from .scenario import PARAMS, SECTIONS, Scenario, ScenarioError, load_scenario
-from .stats import wilson_interval
+from .analysis.stats import wilson_interval
 
 EXIT_USAGE = 2
 
@@ -190,7 +190,7 @@ def summarise(results: list[RunResult], scenario: Scenario, seed: int, interrupt
 def write_outputs(out: Path, results: list[RunResult], summary: dict, plots: bool) -> list[Path]:
     import pandas as pd
 
-    from . import plots as figures
+    from .analysis import plots as figures
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -454,7 +454,7 @@ def cmd_discover(args) -> int:
 
 
 def cmd_evidence(args) -> int:
-    from .evidence import check_claims, load_claims, to_markdown
+    from .validation.evidence import check_claims, load_claims, to_markdown
 
     claims = load_claims(args.claims)
     t0 = time.perf_counter()
@@ -477,7 +477,7 @@ def cmd_evidence(args) -> int:
 def cmd_calibrate(args) -> int:
     import os
 
-    from .calibrate import calibrate, describe, load_calibration
+    from .validation.calibrate import calibrate, describe, load_calibration
 
     cal = load_calibration(args.file)
     out = args.out or Path("results") / cal.name

@@ -237,7 +237,7 @@ class Scenario(Mapping[str, Any]):
                  source: str = "", description: str = ""):
         merged = {p.key: p.default for p in PARAMS}
         for key, value in (values or {}).items():
-            merged[key] = _check_value(source, key, value)
+            merged[key] = check_value(source, key, value)
         _check_cross(source, merged)
         self._values = merged
         self.name = name
@@ -303,19 +303,22 @@ def _toml_value(v: Any) -> str:
     return repr(v)
 
 
-def _did_you_mean(word: str, options: Iterable[str]) -> str:
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest of ``options`` to ``word``, or '' (for error messages)."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_value(source: str, key: str, value: Any) -> Any:
+def check_value(source: str, key: str, value: Any) -> Any:
+    """``value`` for parameter ``key``, converted to its type; a :class:`ScenarioError` naming ``source`` and ``key``
+    if the key is unknown or the value is not allowed."""
     if not isinstance(key, str) or key not in PARAM_BY_KEY:
         section = key.split(".", 1)[0] if isinstance(key, str) else ""
         if section in SECTIONS:
             names = [p.name for p in PARAMS if p.section == section]
-            hint = _did_you_mean(key.split(".", 1)[1] if "." in key else "", names)
+            hint = did_you_mean(key.split(".", 1)[1] if "." in key else "", names)
             raise ScenarioError(source, key, f"unknown parameter{hint}; `buddysim params` lists them")
-        raise ScenarioError(source, str(key), f"unknown parameter{_did_you_mean(str(key), PARAM_BY_KEY)}; "
+        raise ScenarioError(source, str(key), f"unknown parameter{did_you_mean(str(key), PARAM_BY_KEY)}; "
                                               "`buddysim params` lists them")
     p = PARAM_BY_KEY[key]
     kind = p.kind
@@ -328,7 +331,7 @@ def _check_value(source: str, key: str, value: Any) -> Any:
             raise ScenarioError(source, key, f"expected {p.allowed()}, got {_show(value)}")
         if p.choices and value not in p.choices:
             raise ScenarioError(source, key, f"expected {p.allowed()}, got {value!r}"
-                                             f"{_did_you_mean(value, p.choices)}")
+                                             f"{did_you_mean(value, p.choices)}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(source, key, f"expected {p.allowed()}, got {_show(value)}")
@@ -384,7 +387,7 @@ def _flatten(source: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for section, body in doc.items():
         if section not in SECTIONS:
-            raise ScenarioError(source, section, "unknown section" + _did_you_mean(section, SECTIONS)
+            raise ScenarioError(source, section, "unknown section" + did_you_mean(section, SECTIONS)
                                 + "; sections are " + ", ".join(SECTIONS))
         if not isinstance(body, dict):
             raise ScenarioError(source, section, f"expected a table [{section}], got {_show(body)}")

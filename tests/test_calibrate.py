@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim import ScenarioError, load_scenario
-from sim.calibrate import calibrate, load_calibration
+from sim.validation.calibrate import calibrate, load_calibration
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ import pytest
 from sim import BuddyingModel, Scenario
 from sim.model.params import derive
 from sim.model.state import build_initial_state
-from sim.docking import deffuant_scenario, major_clusters
+from sim.validation.docking import deffuant_scenario, major_clusters
 
 
 def dw_scenario(d, mu=0.5, n=1000, steps=300):
@@ -55,7 +55,7 @@ def test_cluster_counts_match_deffuant_et_al(d, expected):
 from pathlib import Path  # noqa: E402
 
 from sim import run  # noqa: E402
-from sim.docking import rate_equation  # noqa: E402
+from sim.validation.docking import rate_equation  # noqa: E402
 from sim.sweep.design import load_experiment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim import ScenarioError
-from sim.evidence import check_claims, load_claims, to_markdown
+from sim.validation.evidence import check_claims, load_claims, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"organisations.staff_a": 80, "organisations.staff_b": 120, "organisations.team_size": 10, "run.steps": 60}

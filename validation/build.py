@@ -33,8 +33,8 @@ import demography  # noqa: E402
 import docking  # noqa: E402
 
 from sim import load_scenario, run_replications  # noqa: E402
-from sim.calibrate import calibrate, load_calibration  # noqa: E402
-from sim.evidence import check_claims, load_claims, to_markdown  # noqa: E402
+from sim.validation.calibrate import calibrate, load_calibration  # noqa: E402
+from sim.validation.evidence import check_claims, load_claims, to_markdown  # noqa: E402
 from sim.sweep.design import load_experiment  # noqa: E402
 
 HERE = common.HERE

@@ -27,8 +27,8 @@ from scipy.optimize import minimize  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import FIGURES, ROOT, markdown, runs_of  # noqa: E402
 
-from sim.docking import consensus_threshold, rate_equation  # noqa: E402
-from sim.stats import wilson_interval  # noqa: E402
+from sim.validation.docking import consensus_threshold, rate_equation  # noqa: E402
+from sim.analysis.stats import wilson_interval  # noqa: E402
 
 D, MU = "culture.confidence_bound", "culture.convergence"
 COLOURS = {0.5: "#045a8d", 0.3: "#74a9cf", 0.1: "#d95f02", 200: "#fdae6b", 1000: "#045a8d", 4000: "#023858"}

@@ -1,4 +1,4 @@
-"""Interval statistics used by the analyses: Wilson, Newcombe, bootstrap; and plain-language verdicts."""
+"""Interval statistics: Wilson, Newcombe, bootstrap; and plain-language verdicts (small and dependency-light)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,23 @@ import math
 
 import numpy as np
 
-from ..stats import Z95, wilson_interval
 
-__all__ = ["wilson_interval", "newcombe_interval", "bootstrap_diff", "bootstrap_ci", "verdict", "quartiles"]
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion (Wilson 1927); (nan, nan) for n = 0."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    # Rounding can put a bound a hair past the estimate at p = 0 or 1; the interval always contains p.
+    return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
+
+
+__all__ = ["Z95", "wilson_interval", "newcombe_interval", "bootstrap_diff", "bootstrap_ci", "verdict", "quartiles"]
 
 
 def newcombe_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:

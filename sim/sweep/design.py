@@ -44,7 +44,7 @@ import pandas as pd
 from ..model.engine import METRICS
 from ..model.statistics import STATISTICS
 from ..run import replication_seed
-from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, _check_value, _did_you_mean, load_scenario
+from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, check_value, did_you_mean, load_scenario
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
 EXPERIMENT_KEYS = {"name", "scenario", "design", "samples", "replications", "seed", "levels",
@@ -204,7 +204,7 @@ def _err(source, key, msg):
 
 
 def _unknown(source, prefix, key, allowed):
-    return _err(source, f"{prefix}{key}", "unknown key" + _did_you_mean(key, allowed)
+    return _err(source, f"{prefix}{key}", "unknown key" + did_you_mean(key, allowed)
                 + "; allowed: " + ", ".join(sorted(allowed)))
 
 
@@ -225,7 +225,7 @@ def _names(source, key, names, known, kind: str, expected: str) -> list[str]:
         raise _err(source, key, f"expected {expected}")
     for s in names:
         if s not in known:
-            raise _err(source, key, f"unknown {kind} {s!r}{_did_you_mean(s, known)}; {kind}s are: {', '.join(known)}")
+            raise _err(source, key, f"unknown {kind} {s!r}{did_you_mean(s, known)}; {kind}s are: {', '.join(known)}")
     return names
 
 
@@ -264,7 +264,7 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
     design = exp.get("design", "grid")
     if design not in DESIGNS:
         raise _err(source, "experiment.design", f"expected one of {', '.join(DESIGNS)}, got {design!r}"
-                   + (_did_you_mean(design, DESIGNS) if isinstance(design, str) else ""))
+                   + (did_you_mean(design, DESIGNS) if isinstance(design, str) else ""))
     replications = _int(source, "experiment.replications", exp.get("replications", 1), 1, 100_000)
     seed = _int(source, "experiment.seed", exp.get("seed", 0), 0, 2**63 - 1)
     levels = _int(source, "experiment.levels", exp.get("levels", 4), 2, 100)
@@ -375,7 +375,7 @@ def _factors(source: str, vary: Any, design: str) -> list[Factor]:
     for key, spec in vary.items():
         where = f"vary.{key}"
         if key not in PARAM_BY_KEY:
-            raise _err(source, where, "unknown parameter" + _did_you_mean(key, PARAM_BY_KEY)
+            raise _err(source, where, "unknown parameter" + did_you_mean(key, PARAM_BY_KEY)
                        + "; `buddysim params` lists them")
         p = PARAM_BY_KEY[key]
         for k in spec:
@@ -457,7 +457,7 @@ def _flatten_vary(source: str, vary: dict, prefix: str = ""):
 def _check_param(source: str, where: str, key: str, value):
     """One value's type and range (checks across keys are made per design point, in _check_points)."""
     try:
-        return _check_value(source, key, value)
+        return check_value(source, key, value)
     except ScenarioError as exc:
         raise _err(source, where, exc.message) from None
 

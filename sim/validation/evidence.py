@@ -33,9 +33,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis.stats import newcombe_interval
-from .run import iter_replications
-from .scenario import Scenario, ScenarioError, load_scenario
+from ..analysis.stats import newcombe_interval
+from ..run import iter_replications
+from ..scenario import Scenario, ScenarioError, load_scenario
 
 MEASURES = ("bedded_in", "failed")
 

@@ -41,9 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .scenario import PARAM_BY_KEY, ScenarioError, _did_you_mean
-from .sweep import experiment_from_toml, sweep
-from .sweep.design import ExperimentError
+from ..scenario import PARAM_BY_KEY, ScenarioError, did_you_mean
+from ..sweep import experiment_from_toml, sweep
+from ..sweep.design import ExperimentError
 
 WEEKS_PER_YEAR = 52.0
 
@@ -104,14 +104,14 @@ def load_calibration(path: str | Path) -> Calibration:
     allowed = {"scenario", "samples", "replications", "seed", "accept", "name"}
     for k in cal:
         if k not in allowed:
-            raise ScenarioError(source, f"calibration.{k}", "unknown key" + _did_you_mean(k, allowed))
+            raise ScenarioError(source, f"calibration.{k}", "unknown key" + did_you_mean(k, allowed))
     accept = cal.get("accept", 0.1)
     if isinstance(accept, bool) or not isinstance(accept, (int, float)) or not 0 < accept <= 1:
         raise ScenarioError(source, "calibration.accept", f"expected a share in (0, 1], got {accept!r}")
     priors = {}
     for key, spec in (doc.get("prior") or {}).items():
         if key not in PARAM_BY_KEY or PARAM_BY_KEY[key].kind not in (int, float):
-            raise ScenarioError(source, f"prior.{key}", "not a numeric parameter" + _did_you_mean(key, PARAM_BY_KEY))
+            raise ScenarioError(source, f"prior.{key}", "not a numeric parameter" + did_you_mean(key, PARAM_BY_KEY))
         if not isinstance(spec, dict) or "low" not in spec or "high" not in spec:
             raise ScenarioError(source, f"prior.{key}", "expected low = ... and high = ...")
         priors[key] = (spec["low"], spec["high"])
@@ -120,7 +120,7 @@ def load_calibration(path: str | Path) -> Calibration:
     targets = {}
     for name, spec in (doc.get("target") or {}).items():
         if name not in STATISTICS:
-            raise ScenarioError(source, f"target.{name}", "unknown statistic" + _did_you_mean(name, STATISTICS)
+            raise ScenarioError(source, f"target.{name}", "unknown statistic" + did_you_mean(name, STATISTICS)
                                 + "; available: " + ", ".join(STATISTICS))
         if not isinstance(spec, dict) or not isinstance(spec.get("value"), (int, float)) \
                 or not isinstance(spec.get("sd"), (int, float)) or not spec["sd"] > 0:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model.statistics import major_clusters  # noqa: F401  (re-exported: the docking's cluster definition)
-from .scenario import MECHANISMS, Scenario
+from ..model.statistics import major_clusters  # noqa: F401  (re-exported: the docking's cluster definition)
+from ..scenario import MECHANISMS, Scenario
 
 
 def deffuant_scenario(d: float, mu: float = 0.5, n: int = 1000, steps: int = 300) -> Scenario:
