@@ -38,18 +38,22 @@ def main() -> None:
     t0 = time.perf_counter()
     b = run(sc, args.seed, engine="reference")
     ref = time.perf_counter() - t0
-    print(f"machine: {platform.machine()} {platform.python_implementation()} {platform.python_version()}, "
-          f"numpy {np.__version__}")
+    print(
+        f"machine: {platform.machine()} {platform.python_implementation()} {platform.python_version()}, "
+        f"numpy {np.__version__}"
+    )
     print(f"scenario {sc.name}: {n} staff x {steps} weeks, seed {args.seed}")
     for engine, ts in times.items():
         a = results[engine]
         f = statistics.median(ts)
         cols = [c for c in a.series.columns if a.series[c].dtype.kind == "f"]
         diff = float(np.nanmax(np.abs(a.series[cols].to_numpy() - b.series[cols].to_numpy())))
-        print(f"{engine:9s} engine : {f:8.3f} s  (median of {args.repeats}; min {min(ts):.3f})  "
-              f"{f / (n * steps) * 1e6:.3f} us/agent-step; reference / {engine}: {ref / f:5.1f}x; "
-              f"max |{engine} - reference| {diff:.2e}; same outcome: "
-              f"{(a.outcome, a.outcome_step) == (b.outcome, b.outcome_step)}")
+        print(
+            f"{engine:9s} engine : {f:8.3f} s  (median of {args.repeats}; min {min(ts):.3f})  "
+            f"{f / (n * steps) * 1e6:.3f} us/agent-step; reference / {engine}: {ref / f:5.1f}x; "
+            f"max |{engine} - reference| {diff:.2e}; same outcome: "
+            f"{(a.outcome, a.outcome_step) == (b.outcome, b.outcome_step)}"
+        )
     print(f"reference engine : {ref:8.3f} s  {ref / (n * steps) * 1e6:.3f} us/agent-step")
     print(f"array / compiled : {statistics.median(times['array']) / statistics.median(times['compiled']):8.2f}x")
 

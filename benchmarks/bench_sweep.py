@@ -97,8 +97,13 @@ print(json.dumps({"seconds": time.perf_counter() - t0}))
 
 
 def child(code: str, *args) -> dict:
-    p = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if p.returncode:
         raise SystemExit(p.stderr)
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -116,8 +121,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller designs (for a fast look)")
     args = ap.parse_args()
     print(f"{os.cpu_count()} cores; python {sys.version.split()[0]}")
-    smoke = (ROOT / "experiments" / "smoke.toml").read_text().replace(
-        '"../scenarios/baseline.toml"', f'"{ROOT}/scenarios/baseline.toml"')
+    smoke = (
+        (ROOT / "experiments" / "smoke.toml")
+        .read_text()
+        .replace('"../scenarios/baseline.toml"', f'"{ROOT}/scenarios/baseline.toml"')
+    )
     default = DEFAULT_SIZE.format(root=ROOT, reps=4 if args.quick else 16)
     print("\n1. throughput (wall time of the whole sweep, process start-up included)")
     long = LONG.format(root=ROOT, reps=4 if args.quick else 20)
@@ -125,16 +133,20 @@ def main() -> None:
         s1 = sweep_once(text, 1)
         s2 = sweep_once(text, 2)
         r1, r2 = s1["runs"] / s1["seconds"], s2["runs"] / s2["seconds"]
-        print(f"  {name:13s} {s1['runs']:5d} runs: serial {r1:7.1f} runs/s, 2 workers {r2:7.1f} runs/s, "
-              f"speed-up {r2 / r1:.2f}, efficiency {r2 / r1 / 2:.0%}")
+        print(
+            f"  {name:13s} {s1['runs']:5d} runs: serial {r1:7.1f} runs/s, 2 workers {r2:7.1f} runs/s, "
+            f"speed-up {r2 / r1:.2f}, efficiency {r2 / r1 / 2:.0%}"
+        )
     print("\n2. per-run overhead of the sweep machinery (trivial runs, serial)")
     n = 1000 if args.quick else 4000
     s = sweep_once(TRIVIAL.format(reps=n // 2), 1)
     d = child(DIRECT, n)
-    print(f"  {n} runs: sweep {s['seconds']:.2f} s, direct run() loop {d['seconds']:.2f} s -> "
-          f"overhead {(s['seconds'] - d['seconds']) / n * 1e3:.2f} ms per run")
+    print(
+        f"  {n} runs: sweep {s['seconds']:.2f} s, direct run() loop {d['seconds']:.2f} s -> "
+        f"overhead {(s['seconds'] - d['seconds']) / n * 1e3:.2f} ms per run"
+    )
     print("\n3. peak memory of the sweeping process (trivial runs, serial)")
-    for n in ((500, 5000) if args.quick else (1000, 10_000)):
+    for n in (500, 5000) if args.quick else (1000, 10_000):
         s = sweep_once(TRIVIAL.format(reps=n // 2), 1)
         print(f"  {n:6d} runs: peak RSS {s['peak_mib']:.0f} MiB ({s['seconds']:.1f} s)")
 

@@ -26,9 +26,13 @@ def main() -> None:
     ap.add_argument("--scenario", default="scenarios/baseline.toml")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    sc = load_scenario(args.scenario).replace({"organisations.staff_a": int(args.staff * 0.4),
-                                               "organisations.staff_b": args.staff - int(args.staff * 0.4),
-                                               "run.steps": args.steps})
+    sc = load_scenario(args.scenario).replace(
+        {
+            "organisations.staff_a": int(args.staff * 0.4),
+            "organisations.staff_b": args.staff - int(args.staff * 0.4),
+            "run.steps": args.steps,
+        }
+    )
     spent = {name: 0.0 for name, _ in engine.PIPELINE}
 
     def timed(name, update):
@@ -36,12 +40,17 @@ def main() -> None:
             t0 = time.perf_counter()
             update(st, P, rng, ctx)
             spent[name] += time.perf_counter() - t0
+
         return run
 
     t0 = time.perf_counter()
-    model = BuddyingModel(sc, args.seed, agent_views=False, engine="array",
-                          engine_step=lambda st, P, rng, ctx: [timed(n, u)(st, P, rng, ctx)
-                                                               for n, u in engine.PIPELINE if P.on[n]])
+    model = BuddyingModel(
+        sc,
+        args.seed,
+        agent_views=False,
+        engine="array",
+        engine_step=lambda st, P, rng, ctx: [timed(n, u)(st, P, rng, ctx) for n, u in engine.PIPELINE if P.on[n]],
+    )
     build = time.perf_counter() - t0
     measure = 0.0
     t_run = time.perf_counter()
@@ -53,8 +62,10 @@ def main() -> None:
         model._record()
         measure += time.perf_counter() - t1
     total = time.perf_counter() - t_run
-    print(f"{args.staff} staff x {args.steps} weeks ({sc.name}); build {build:.3f} s, steps {total:.3f} s, "
-          f"{total / (args.staff * args.steps) * 1e6:.3f} us/agent-step")
+    print(
+        f"{args.staff} staff x {args.steps} weeks ({sc.name}); build {build:.3f} s, steps {total:.3f} s, "
+        f"{total / (args.staff * args.steps) * 1e6:.3f} us/agent-step"
+    )
     rows = sorted(spent.items(), key=lambda kv: -kv[1]) + [("metrics + outcome", measure)]
     print(f"{'submodel':22s} {'seconds':>8s} {'share':>7s} {'us/step':>9s}")
     for name, s in rows:
@@ -68,8 +79,10 @@ def main() -> None:
         t0 = time.perf_counter()
         model.run_to_end()
         best = min(best, time.perf_counter() - t0)
-    print(f"compiled engine, same run: steps {best:.3f} s (best of 3), "
-          f"{best / (args.staff * args.steps) * 1e6:.3f} us/agent-step; array / compiled {total / best:.2f}x")
+    print(
+        f"compiled engine, same run: steps {best:.3f} s (best of 3), "
+        f"{best / (args.staff * args.steps) * 1e6:.3f} us/agent-step; array / compiled {total / best:.2f}x"
+    )
 
 
 if __name__ == "__main__":

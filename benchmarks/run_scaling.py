@@ -59,8 +59,13 @@ print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxr
 
 def child(code: str, *args) -> dict:
     root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=root, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(root)})
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     if out.returncode:
         raise SystemExit(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -77,10 +82,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     base = {e: child(BASE, e)["peak_bytes"] for e in ENGINES}
     rows = []
-    print(f"{platform.machine()} {platform.python_version()}, {os.cpu_count()} cores; interpreter + imports peak RSS "
-          + ", ".join(f"{e} {b / 2**20:.0f} MiB" for e, b in base.items()))
-    print(f"{'staff':>9} {'engine':>9} {'build s':>8} {'steps s':>8} {'total s':>8} {'us/agent-step':>14} "
-          f"{'build %':>8} {'peak MiB':>9} {'B/staff':>8}")
+    print(
+        f"{platform.machine()} {platform.python_version()}, {os.cpu_count()} cores; interpreter + imports peak RSS "
+        + ", ".join(f"{e} {b / 2**20:.0f} MiB" for e, b in base.items())
+    )
+    print(
+        f"{'staff':>9} {'engine':>9} {'build s':>8} {'steps s':>8} {'total s':>8} {'us/agent-step':>14} "
+        f"{'build %':>8} {'peak MiB':>9} {'B/staff':>8}"
+    )
     for n in args.sizes:
         for engine in ENGINES:
             if engine == "reference" and n > args.reference_max:
@@ -88,23 +97,34 @@ def main() -> None:
             reps = 1 if engine == "reference" else (args.repeats if n < 100_000 else min(args.repeats, 3))
             r = child(CHILD, n, args.steps, engine, reps)
             total = r["build_s"] + r["step_s"]
-            row = {"staff": n, "engine": engine, "steps": args.steps, **r, "total_s": total,
-                   "us_per_agent_step": r["step_s"] / (n * args.steps) * 1e6,
-                   "build_share": r["build_s"] / total,
-                   "bytes_per_staff": max(0, r["peak_bytes"] - base[engine]) / n}
+            row = {
+                "staff": n,
+                "engine": engine,
+                "steps": args.steps,
+                **r,
+                "total_s": total,
+                "us_per_agent_step": r["step_s"] / (n * args.steps) * 1e6,
+                "build_share": r["build_s"] / total,
+                "bytes_per_staff": max(0, r["peak_bytes"] - base[engine]) / n,
+            }
             rows.append(row)
-            print(f"{n:>9} {engine:>9} {r['build_s']:8.3f} {r['step_s']:8.3f} {total:8.3f} "
-                  f"{row['us_per_agent_step']:14.3f} {row['build_share']:8.1%} {r['peak_bytes'] / 2**20:9.0f} "
-                  f"{row['bytes_per_staff']:8.0f}")
+            print(
+                f"{n:>9} {engine:>9} {r['build_s']:8.3f} {r['step_s']:8.3f} {total:8.3f} "
+                f"{row['us_per_agent_step']:14.3f} {row['build_share']:8.1%} {r['peak_bytes'] / 2**20:9.0f} "
+                f"{row['bytes_per_staff']:8.0f}"
+            )
     by = {e: {r["staff"]: r for r in rows if r["engine"] == e} for e in ENGINES}
     for r in rows:
         if r["engine"] == "reference":
             for e in ("compiled", "array"):
                 f = by[e][r["staff"]]
-                print(f"reference / {e} at {r['staff']} staff: {r['total_s'] / f['total_s']:.1f}x "
-                      f"(same outcome: {r['outcome'] == f['outcome']}, "
-                      f"same trust_min: {abs(r['trust_min'] - f['trust_min']) <= 1e-12})")
+                print(
+                    f"reference / {e} at {r['staff']} staff: {r['total_s'] / f['total_s']:.1f}x "
+                    f"(same outcome: {r['outcome'] == f['outcome']}, "
+                    f"same trust_min: {abs(r['trust_min'] - f['trust_min']) <= 1e-12})"
+                )
     import numpy as np
+
     for e in ("compiled", "array"):
         fast = by[e]
         per = [fast[n]["us_per_agent_step"] for n in sorted(fast)]
@@ -114,22 +134,26 @@ def main() -> None:
         # Cost model of a week: t(N) = a + b N (a: fixed interpreter/call cost, b: cost per agent), least
         # squares on relative error so that small and large runs weigh alike.
         ns = np.array(sorted(fast), dtype=float)
-        t = np.array([fast[int(n)]["step_s"] / args.steps * 1e6 for n in ns])   # us per week
+        t = np.array([fast[int(n)]["step_s"] / args.steps * 1e6 for n in ns])  # us per week
         A = np.stack([np.ones_like(ns), ns], axis=1) / t[:, None]
         (a, b), *_ = np.linalg.lstsq(A, np.ones_like(t), rcond=None)
-        print(f"{e}: cost model of a week: {a:.0f} us fixed + {b:.4f} us per agent (worst relative error "
-              f"{np.max(np.abs((a + b * ns) / t - 1)):.1%}); at {int(ns[0]):,} staff the fixed part is "
-              f"{a / (a + b * ns[0]):.0%} of a week")
+        print(
+            f"{e}: cost model of a week: {a:.0f} us fixed + {b:.4f} us per agent (worst relative error "
+            f"{np.max(np.abs((a + b * ns) / t - 1)):.1%}); at {int(ns[0]):,} staff the fixed part is "
+            f"{a / (a + b * ns[0]):.0%} of a week"
+        )
         for row in rows:
             if row["engine"] == e:
                 row.update(model_fixed_us_per_week=a, model_us_per_agent=b)
-    with open(args.out / "scaling.csv", "w", newline="") as f:
+    with (args.out / "scaling.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
     for engine, colour in (("compiled", "#1b9e77"), ("array", "#7570b3"), ("reference", "#d95f02")):
         pts = sorted((r["staff"], r["us_per_agent_step"]) for r in rows if r["engine"] == engine)

@@ -13,5 +13,18 @@ from .scenario import PARAMS, Scenario, ScenarioError, load_scenario, scenario_f
 
 __version__ = "0.1.0"
 
-__all__ = ["load_scenario", "scenario_from_toml", "Scenario", "ScenarioError", "PARAMS", "BuddyingModel",
-           "ReferenceModel", "run", "run_replications", "iter_replications", "replication_seed", "RunResult", "__version__"]
+__all__ = [
+    "PARAMS",
+    "BuddyingModel",
+    "ReferenceModel",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "iter_replications",
+    "load_scenario",
+    "replication_seed",
+    "run",
+    "run_replications",
+    "scenario_from_toml",
+]

@@ -15,18 +15,18 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-import solara  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from mesa.visualization import SolaraViz  # noqa: E402
-from mesa.visualization.utils import update_counter  # noqa: E402  (Mesa bumps it on every Step/Play frame)
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import solara
+from matplotlib.lines import Line2D
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
 
-from .model import BuddyingModel  # noqa: E402
-from .analysis.plots import ORG_COLOURS, ORG_LABELS, OUTCOME_COLOURS  # noqa: E402
-from .run import describe_event  # noqa: E402
-from .scenario import load_scenario  # noqa: E402
+from .analysis.plots import ORG_COLOURS, ORG_LABELS, OUTCOME_COLOURS
+from .model import BuddyingModel
+from .run import describe_event
+from .scenario import load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 DEMO_STAFF = 100
@@ -38,8 +38,12 @@ LEVERS = {
     "partnership.engagement_authenticity": ("Engagement authenticity", 0.0, 1.0, 0.05),
     "initiative.simultaneous_changes": ("Simultaneous changes", 0, 10, 1),
 }
-COLOUR_BY = {"Improvement culture": "culture", "Trust in partner": "tp", "Loyalty to own trust": "loyalty",
-             "Trust in own leaders": "tl"}
+COLOUR_BY = {
+    "Improvement culture": "culture",
+    "Trust in partner": "tp",
+    "Loyalty to own trust": "loyalty",
+    "Trust in own leaders": "tl",
+}
 
 
 def bundled_scenarios() -> list[str]:
@@ -60,17 +64,21 @@ class DemoSettings:
         path = SCENARIO_DIR / f"{self.scenario}.toml"
         return load_scenario(path) if path.exists() else load_scenario()
 
-    def with_scenario(self, name: str) -> "DemoSettings":
+    def with_scenario(self, name: str) -> DemoSettings:
         values = replace(self, scenario=name).base()
-        return replace(self, scenario=name, levers={k: values[k] for k in LEVERS},
-                       union_stance=values["staff.union_stance"])
+        return replace(
+            self, scenario=name, levers={k: values[k] for k in LEVERS}, union_stance=values["staff.union_stance"]
+        )
 
     def build(self):
         base = self.base()
         ratio = base["organisations.staff_b"] / base["organisations.staff_a"]
-        changes = {"organisations.staff_a": DEMO_STAFF,
-                   "organisations.staff_b": int(round(DEMO_STAFF * min(3.0, max(1 / 3, ratio)))),
-                   "organisations.team_size": 10, **self.levers}
+        changes = {
+            "organisations.staff_a": DEMO_STAFF,
+            "organisations.staff_b": int(round(DEMO_STAFF * min(3.0, max(1 / 3, ratio)))),
+            "organisations.team_size": 10,
+            **self.levers,
+        }
         if self.union_stance:
             changes["staff.union_stance"] = self.union_stance
         return base.replace(changes)
@@ -152,27 +160,63 @@ def NetworkView(model: DemoModel):
     ax.plot(*_segments(pos, st.e_u, st.e_v), color="#bbbbbb", lw=0.5, zorder=1)
     if st.x_u.size:
         ax.plot(*_segments(pos, st.x_u, st.x_v), color="#7570b3", lw=1.8, alpha=0.9, zorder=2)
-    sc = ax.scatter(pos[:, 0], pos[:, 1], c=values, cmap="viridis", vmin=0, vmax=1, s=36,
-                    edgecolors=[ORG_COLOURS["ab"[o]] for o in st.org], linewidths=0.5, zorder=3)
+    sc = ax.scatter(
+        pos[:, 0],
+        pos[:, 1],
+        c=values,
+        cmap="viridis",
+        vmin=0,
+        vmax=1,
+        s=36,
+        edgecolors=[ORG_COLOURS["ab"[o]] for o in st.org],
+        linewidths=0.5,
+        zorder=3,
+    )
     k = model.P.seats
     for o, dx in ((0, -1.25), (1, 1.25)):
         xs = dx + np.linspace(-0.6, 0.6, k)
-        commit = st.l_commit[o * k:(o + 1) * k]
-        vacant = st.l_vacant[o * k:(o + 1) * k]
-        ax.scatter(xs, np.full(k, 1.35), c=commit, cmap="viridis", vmin=0, vmax=1, s=[260 if s == 0 else 160
-                   for s in range(k)], marker="s", edgecolors=["#d73027" if v else "k" for v in vacant],
-                   linewidths=2, zorder=4)
-        ax.text(dx, 1.62, ORG_LABELS["ab"[o]], ha="center", fontsize=12, color=ORG_COLOURS["ab"[o]],
-                fontweight="bold")
+        commit = st.l_commit[o * k : (o + 1) * k]
+        vacant = st.l_vacant[o * k : (o + 1) * k]
+        ax.scatter(
+            xs,
+            np.full(k, 1.35),
+            c=commit,
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            s=[260 if s == 0 else 160 for s in range(k)],
+            marker="s",
+            edgecolors=["#d73027" if v else "k" for v in vacant],
+            linewidths=2,
+            zorder=4,
+        )
+        ax.text(dx, 1.62, ORG_LABELS["ab"[o]], ha="center", fontsize=12, color=ORG_COLOURS["ab"[o]], fontweight="bold")
     ax.set_xlim(-2.5, 2.5)
     ax.set_ylim(-1.25, 1.8)
     ax.axis("off")
-    legend = [Line2D([], [], marker="s", color="w", markerfacecolor="#999999", markeredgecolor="k", markersize=12,
-                     label="executive (CEO largest; red edge = interim); colour = commitment"),
-              Line2D([], [], marker="o", color="w", markerfacecolor="#999999", markersize=7,
-                     label=f"staff; colour = {colour_by.value.lower()}"),
-              Line2D([], [], color="#bbbbbb", lw=1, label="work tie"),
-              Line2D([], [], color="#7570b3", lw=2, label=f"cross-organisation tie ({st.x_u.size})")]
+    legend = [
+        Line2D(
+            [],
+            [],
+            marker="s",
+            color="w",
+            markerfacecolor="#999999",
+            markeredgecolor="k",
+            markersize=12,
+            label="executive (CEO largest; red edge = interim); colour = commitment",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            color="w",
+            markerfacecolor="#999999",
+            markersize=7,
+            label=f"staff; colour = {colour_by.value.lower()}",
+        ),
+        Line2D([], [], color="#bbbbbb", lw=1, label="work tie"),
+        Line2D([], [], color="#7570b3", lw=2, label=f"cross-organisation tie ({st.x_u.size})"),
+    ]
     ax.legend(handles=legend, loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.12))
     fig.colorbar(sc, ax=ax, fraction=0.025, pad=0.01, label="0-1")
     _show(fig)
@@ -183,9 +227,14 @@ def Charts(model: DemoModel):
     update_counter.get()  # re-render after each step
     rec = model.records
     steps = [r["step"] for r in rec]
-    panels = [("partner_trust", "Trust in the partner"), ("culture", "Improvement culture"),
-              ("loyalty", "Loyalty to own trust"), ("adoption", "Adoption of the shared method"),
-              ("leavers", "Staff leaving per week"), ("board_commitment", "Board commitment")]
+    panels = [
+        ("partner_trust", "Trust in the partner"),
+        ("culture", "Improvement culture"),
+        ("loyalty", "Loyalty to own trust"),
+        ("adoption", "Adoption of the shared method"),
+        ("leavers", "Staff leaving per week"),
+        ("board_commitment", "Board commitment"),
+    ]
     fig, axes = plt.subplots(2, 3, figsize=(12, 5.5), sharex=True)
     horizon = model.P.steps
     for ax, (m, title) in zip(axes.flat, panels):
@@ -247,19 +296,38 @@ def Controls(model: solara.Reactive, box: SettingsBox):
         rebuild(replace(settings.value, seed=seed))
 
     with solara.Card("Scenario and levers"):
-        solara.Select(label="Scenario", values=bundled_scenarios(), value=settings.value.scenario,
-                      on_value=lambda name: rebuild(settings.value.with_scenario(name)))
+        solara.Select(
+            label="Scenario",
+            values=bundled_scenarios(),
+            value=settings.value.scenario,
+            on_value=lambda name: rebuild(settings.value.with_scenario(name)),
+        )
         for key, (label, lo, hi, step) in LEVERS.items():
             value = settings.value.levers.get(key)
             if isinstance(lo, int):
-                solara.SliderInt(label=f"{label}: {int(value)}", value=int(value), min=lo, max=hi, step=step,
-                                 on_value=lambda v, k=key: set_lever(k, int(v)))
+                solara.SliderInt(
+                    label=f"{label}: {int(value)}",
+                    value=int(value),
+                    min=lo,
+                    max=hi,
+                    step=step,
+                    on_value=lambda v, k=key: set_lever(k, int(v)),
+                )
             else:
-                solara.SliderFloat(label=f"{label}: {float(value):.2f}", value=float(value), min=lo, max=hi,
-                                   step=step, on_value=lambda v, k=key: set_lever(k, float(v)))
-        solara.Select(label="Trade unions", values=["excluded", "neutral", "partner"],
-                      value=settings.value.union_stance or "neutral",
-                      on_value=lambda v: rebuild(replace(settings.value, union_stance=v)))
+                solara.SliderFloat(
+                    label=f"{label}: {float(value):.2f}",
+                    value=float(value),
+                    min=lo,
+                    max=hi,
+                    step=step,
+                    on_value=lambda v, k=key: set_lever(k, float(v)),
+                )
+        solara.Select(
+            label="Trade unions",
+            values=["excluded", "neutral", "partner"],
+            value=settings.value.union_stance or "neutral",
+            on_value=lambda v: rebuild(replace(settings.value, union_stance=v)),
+        )
         solara.InputText(label="Seed", value=seed_text.value, on_value=set_seed, continuous_update=False)
         if seed_error.value:
             solara.Error(seed_error.value)
@@ -272,5 +340,10 @@ def Page():
     model = solara.use_reactive(solara.use_memo(lambda: DemoModel(box), []))
     with solara.Sidebar():
         Controls(model, box)
-    SolaraViz(model, components=[(OutcomeBanner, 0), (NetworkView, 0), (Charts, 0), (EventLog, 0)],
-              model_params={"settings": box}, name="buddysim: a buddying partnership, live", play_interval=150)
+    SolaraViz(
+        model,
+        components=[(OutcomeBanner, 0), (NetworkView, 0), (Charts, 0), (EventLog, 0)],
+        model_params={"settings": box},
+        name="buddysim: a buddying partnership, live",
+        play_interval=150,
+    )

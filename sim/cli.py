@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .analysis.stats import wilson_interval
 from .model.outcomes import OUTCOMES
 from .run import RunResult, describe_event, iter_replications
 from .scenario import PARAMS, SECTIONS, Scenario, ScenarioError, load_scenario
-from .analysis.stats import wilson_interval
 
 EXIT_USAGE = 2
 
@@ -52,21 +52,30 @@ def _seed(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="buddysim", description=__doc__.splitlines()[0],
-                                     epilog="Bad input is reported with the file and key at fault, exit status 2. "
-                                            "Docs: README.md, docs/ODD.md, docs/sweeps.md, docs/analysis.md.")
+    parser = argparse.ArgumentParser(
+        prog="buddysim",
+        description=__doc__.splitlines()[0],
+        epilog="Bad input is reported with the file and key at fault, exit status 2. "
+        "Docs: README.md, docs/ODD.md, docs/sweeps.md, docs/analysis.md.",
+    )
     parser.add_argument("--version", action="version", version=f"buddysim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run a scenario (with replications) and write summary, series and figures")
-    p.add_argument("scenario", nargs="?", help="scenario file (.toml); default: all defaults (= scenarios/baseline.toml)")
+    p.add_argument(
+        "scenario", nargs="?", help="scenario file (.toml); default: all defaults (= scenarios/baseline.toml)"
+    )
     p.add_argument("--seed", type=_seed, help="seed (default: the scenario's run.seed)")
     p.add_argument("--replications", "-r", type=_positive_int, default=1, help="number of runs (default 1)")
     p.add_argument("--steps", type=_positive_int, help="weeks to simulate (default: the scenario's run.steps)")
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
-    p.add_argument("--engine", choices=("compiled", "array", "reference", "fast"), default="compiled",
-                   help="compiled (default: a week as one numba call), array (numpy; 'fast' is its former "
-                        "name) or the one-agent-at-a-time reference: same rules, same result")
+    p.add_argument(
+        "--engine",
+        choices=("compiled", "array", "reference", "fast"),
+        default="compiled",
+        help="compiled (default: a week as one numba call), array (numpy; 'fast' is its former "
+        "name) or the one-agent-at-a-time reference: same rules, same result",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the one-line outcome")
 
@@ -79,11 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="run an experiment file: a design of runs, resumable, on cores or a cluster")
     p.add_argument("experiment", help="experiment file (.toml)")
-    p.add_argument("--workers", "-w", type=_positive_int,
-                   help="local worker processes (default: all cores, or serial for a design of a few "
-                        "seconds' work; 1 = serial in this process)")
-    p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) or scheduler file (.json); "
-                                       "default: $DASK_SCHEDULER_ADDRESS if set")
+    p.add_argument(
+        "--workers",
+        "-w",
+        type=_positive_int,
+        help="local worker processes (default: all cores, or serial for a design of a few "
+        "seconds' work; 1 = serial in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786) or scheduler file (.json); "
+        "default: $DASK_SCHEDULER_ADDRESS if set",
+    )
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N (1-based; e.g. one SLURM array task)")
     p.add_argument("--out", type=Path, help="output folder (default: results/<experiment name>)")
     p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
@@ -93,14 +109,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", type=Path, help="the sweep's output folder")
 
     p = sub.add_parser("compare", help="compare scenarios (or finished run folders) side by side, with intervals")
-    p.add_argument("inputs", nargs="+", help="two or more scenario files (.toml) or `buddysim run` result folders; "
-                                             "the first is the reference")
-    p.add_argument("--replications", "-r", type=_positive_int, default=50,
-                   help="runs per scenario file, the same seeds for each (default 50)")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        help="two or more scenario files (.toml) or `buddysim run` result folders; the first is the reference",
+    )
+    p.add_argument(
+        "--replications",
+        "-r",
+        type=_positive_int,
+        default=50,
+        help="runs per scenario file, the same seeds for each (default 50)",
+    )
     p.add_argument("--seed", type=_seed, help="master seed (default: each scenario's run.seed)")
     p.add_argument("--steps", type=_positive_int, help="weeks to simulate")
-    p.add_argument("--out", type=Path, default=Path("results") / "compare",
-                   help="folder for compare_*.csv, compare.md and compare.png (default results/compare)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results") / "compare",
+        help="folder for compare_*.csv, compare.md and compare.png (default results/compare)",
+    )
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a finished sweep")
     p.add_argument("folder", type=Path, help="the sweep's output folder")
@@ -117,15 +145,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boxes", type=_positive_int, default=3, help="at most this many boxes (default 3)")
 
     p = sub.add_parser("evidence", help="test the briefing's claims as directional hypotheses (paired experiments)")
-    p.add_argument("claims", nargs="?", type=Path, default=Path("validation") / "claims.toml",
-                   help="claims file (default validation/claims.toml)")
+    p.add_argument(
+        "claims",
+        nargs="?",
+        type=Path,
+        default=Path("validation") / "claims.toml",
+        help="claims file (default validation/claims.toml)",
+    )
     p.add_argument("--replications", "-r", type=_positive_int, default=200, help="runs per arm (default 200)")
     p.add_argument("--seed", type=_seed, default=2013, help="master seed (default 2013)")
     p.add_argument("--workers", "-w", type=_positive_int, default=1, help="local worker processes (default 1)")
-    p.add_argument("--out", type=Path, default=Path("results") / "evidence",
-                   help="folder for evidence.csv and evidence.md (default results/evidence)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results") / "evidence",
+        help="folder for evidence.csv and evidence.md (default results/evidence)",
+    )
 
-    p = sub.add_parser("calibrate", help="calibrate parameters to target patterns by rejection ABC (on the sweep engine)")
+    p = sub.add_parser(
+        "calibrate", help="calibrate parameters to target patterns by rejection ABC (on the sweep engine)"
+    )
     p.add_argument("file", type=Path, help="calibration file (.toml)")
     p.add_argument("--workers", "-w", type=_positive_int, help="local worker processes (default: all cores)")
     p.add_argument("--scheduler", help="Dask scheduler address or file (default: $DASK_SCHEDULER_ADDRESS)")
@@ -134,8 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="the teaching demo in the browser (Mesa SolaraViz), offline-capable")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument("--setup-only", action="store_true",
-                   help="install the browser assets for offline use, then exit")
+    p.add_argument("--setup-only", action="store_true", help="install the browser assets for offline use, then exit")
 
     p = sub.add_parser("scenarios", help="list the bundled scenarios and the question each asks")
     p.add_argument("--dir", type=Path, default=Path("scenarios"), help="folder of scenarios (default: scenarios)")
@@ -146,10 +184,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "validate": cmd_validate, "params": cmd_params, "sweep": cmd_sweep,
-                "merge": cmd_merge, "compare": cmd_compare, "report": cmd_report, "sensitivity": cmd_sensitivity,
-                "discover": cmd_discover, "evidence": cmd_evidence, "calibrate": cmd_calibrate,
-                "ui": cmd_ui, "scenarios": cmd_scenarios}[args.command](args)
+        return {
+            "run": cmd_run,
+            "validate": cmd_validate,
+            "params": cmd_params,
+            "sweep": cmd_sweep,
+            "merge": cmd_merge,
+            "compare": cmd_compare,
+            "report": cmd_report,
+            "sensitivity": cmd_sensitivity,
+            "discover": cmd_discover,
+            "evidence": cmd_evidence,
+            "calibrate": cmd_calibrate,
+            "ui": cmd_ui,
+            "scenarios": cmd_scenarios,
+        }[args.command](args)
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -169,8 +218,12 @@ def summarise(results: list[RunResult], scenario: Scenario, seed: int, interrupt
         steps = sorted(r.outcome_step for r in results if r.outcome == kind)
         if steps:
             q = statistics.quantiles(steps, n=4, method="inclusive") if len(steps) > 1 else [steps[0]] * 3
-            timing[kind] = {"median_week": statistics.median(steps), "iqr_weeks": [q[0], q[2]],
-                            "first_week": steps[0], "last_week": steps[-1]}
+            timing[kind] = {
+                "median_week": statistics.median(steps),
+                "iqr_weeks": [q[0], q[2]],
+                "first_week": steps[0],
+                "last_week": steps[-1],
+            }
     return {
         "buddysim_version": __version__,
         "scenario": scenario.name,
@@ -210,19 +263,38 @@ def write_outputs(out: Path, results: list[RunResult], summary: dict, plots: boo
     path = out / "series.parquet"
     series.to_parquet(path, index=False)
     written.append(path)
-    rows = [{"replication": i, "seed": r.seed, "step": e["step"], "kind": e["kind"], "org": e["org"],
-             "detail": json.dumps({k: v for k, v in e.items() if k not in ("step", "kind", "org")})}
-            for i, r in enumerate(results) for e in r.events]
+    rows = [
+        {
+            "replication": i,
+            "seed": r.seed,
+            "step": e["step"],
+            "kind": e["kind"],
+            "org": e["org"],
+            "detail": json.dumps({k: v for k, v in e.items() if k not in ("step", "kind", "org")}),
+        }
+        for i, r in enumerate(results)
+        for e in r.events
+    ]
     path = out / "events.csv"
     pd.DataFrame(rows, columns=["replication", "seed", "step", "kind", "org", "detail"]).to_csv(path, index=False)
     written.append(path)
     if plots:
         sc = results[0].scenario
-        thresholds = {"bed_in_trust": sc["outcome.bed_in_trust"], "bed_in_adoption": sc["outcome.bed_in_adoption"],
-                      "fail_floor": sc["outcome.fail_floor"]}
+        thresholds = {
+            "bed_in_trust": sc["outcome.bed_in_trust"],
+            "bed_in_adoption": sc["outcome.bed_in_adoption"],
+            "fail_floor": sc["outcome.fail_floor"],
+        }
         decided = [(r.outcome, r.outcome_step) for r in results if r.outcome_step is not None]
-        written.append(figures.trajectories(series, out / "trajectories.png", title=f"Scenario: {sc.name}",
-                                            thresholds=thresholds, outcome_steps=decided))
+        written.append(
+            figures.trajectories(
+                series,
+                out / "trajectories.png",
+                title=f"Scenario: {sc.name}",
+                thresholds=thresholds,
+                outcome_steps=decided,
+            )
+        )
         if len(results) > 1:
             written.append(figures.outcomes(summary, out / "outcomes.png", title=f"Scenario: {sc.name}"))
     return written
@@ -240,25 +312,38 @@ def _describe_single(r: RunResult) -> list[str]:
     if r.outcome == "undecided":
         lines.append(f"Outcome: UNDECIDED after {r.series['step'].iloc[-1]} weeks (neither bedded in nor failed)")
     else:
-        lines.append(f"Outcome: {r.outcome.replace('_', ' ').upper()} at week {r.outcome_step} "
-                     f"(~{r.outcome_step / 52 * 12:.0f} months): {r.reason}")
+        lines.append(
+            f"Outcome: {r.outcome.replace('_', ' ').upper()} at week {r.outcome_step} "
+            f"(~{r.outcome_step / 52 * 12:.0f} months): {r.reason}"
+        )
     lines.append("")
     lines.append(f"{'':34s}{'A start':>9s}{'A end':>9s}{'B start':>9s}{'B end':>9s}")
     first = r.series.iloc[0]
-    for metric, label in (("partner_trust", "trust in partner"), ("leader_trust", "trust in own leadership"),
-                          ("culture", "improvement culture"), ("adoption", "adoption of shared method"),
-                          ("loyalty", "loyalty to own organisation"), ("fatigue", "change fatigue"),
-                          ("board_commitment", "board commitment")):
-        lines.append(f"  {label:32s}{first[metric + '_a']:9.2f}{f[metric + '_a']:9.2f}"
-                     f"{first[metric + '_b']:9.2f}{f[metric + '_b']:9.2f}")
+    for metric, label in (
+        ("partner_trust", "trust in partner"),
+        ("leader_trust", "trust in own leadership"),
+        ("culture", "improvement culture"),
+        ("adoption", "adoption of shared method"),
+        ("loyalty", "loyalty to own organisation"),
+        ("fatigue", "change fatigue"),
+        ("board_commitment", "board commitment"),
+    ):
+        lines.append(
+            f"  {label:32s}{first[metric + '_a']:9.2f}{f[metric + '_a']:9.2f}"
+            f"{first[metric + '_b']:9.2f}{f[metric + '_b']:9.2f}"
+        )
     s = r.series
     enc, succ = int(s["encounters"].sum()), int(s["successes"].sum())
     rate = f"{succ / enc:.0%} succeeded" if enc else "none"
     lines.append("")
-    lines.append(f"  joint-working encounters: {enc} ({rate}); cross-organisation ties "
-                 f"{int(first['cross_ties'])} -> {int(f['cross_ties'])}")
-    lines.append(f"  staff who left: A {int(s['leavers_a'].sum())}, B {int(s['leavers_b'].sum())}; "
-                 f"weeks with conflicting messages: {int(s['message_conflict'].sum())}")
+    lines.append(
+        f"  joint-working encounters: {enc} ({rate}); cross-organisation ties "
+        f"{int(first['cross_ties'])} -> {int(f['cross_ties'])}"
+    )
+    lines.append(
+        f"  staff who left: A {int(s['leavers_a'].sum())}, B {int(s['leavers_b'].sum())}; "
+        f"weeks with conflicting messages: {int(s['message_conflict'].sum())}"
+    )
     lines.append("")
     lines.append("Why: the event log (first 12 events; every event is in events.csv):")
     notable = [e for e in r.events if e["kind"] != "board_meeting_failed"]
@@ -274,11 +359,15 @@ def _describe_many(summary: dict) -> list[str]:
     lines = [f"Outcomes of {n} runs (95% Wilson intervals):"]
     for kind in OUTCOMES:
         s = summary["shares"][kind]
-        lines.append(f"  {kind.replace('_', ' '):10s} {s['runs']:5d}  {s['share']:6.1%}  "
-                     f"[{s['ci95'][0]:.1%}, {s['ci95'][1]:.1%}]")
+        lines.append(
+            f"  {kind.replace('_', ' '):10s} {s['runs']:5d}  {s['share']:6.1%}  "
+            f"[{s['ci95'][0]:.1%}, {s['ci95'][1]:.1%}]"
+        )
     for kind, t in summary["timing"].items():
-        lines.append(f"  {kind.replace('_', ' ')} at week: median {t['median_week']:g}, "
-                     f"IQR {t['iqr_weeks'][0]:g}-{t['iqr_weeks'][1]:g}, range {t['first_week']}-{t['last_week']}")
+        lines.append(
+            f"  {kind.replace('_', ' ')} at week: median {t['median_week']:g}, "
+            f"IQR {t['iqr_weeks'][0]:g}-{t['iqr_weeks'][1]:g}, range {t['first_week']}-{t['last_week']}"
+        )
     return lines
 
 
@@ -318,9 +407,11 @@ def cmd_run(args) -> int:
         else:
             print(" ".join(f"{k}={v['runs']}" for k, v in summary["shares"].items()))
         return 130 if interrupted else 0
-    print(f"buddysim {__version__} | scenario {scenario.name} | seed {seed} | {len(results)} run(s) "
-          f"x {scenario['run.steps']} weeks | {scenario['organisations.staff_a']} + "
-          f"{scenario['organisations.staff_b']} staff | {elapsed:.2f} s ({args.engine} engine)")
+    print(
+        f"buddysim {__version__} | scenario {scenario.name} | seed {seed} | {len(results)} run(s) "
+        f"x {scenario['run.steps']} weeks | {scenario['organisations.staff_a']} + "
+        f"{scenario['organisations.staff_b']} staff | {elapsed:.2f} s ({args.engine} engine)"
+    )
     if scenario.description:
         print("Question: " + scenario.description.splitlines()[0])
     print()
@@ -344,11 +435,16 @@ def cmd_sweep(args) -> int:
         raise UsageError("--workers is for local processes; with a Dask scheduler the cluster's workers are used")
     out = args.out or Path("results") / exp.name
     table, keys, size, chunks = plan(exp)
-    where = f"Dask scheduler {scheduler}" if scheduler else (
-        f"{args.workers} local worker(s)" if args.workers else f"up to {os.cpu_count()} local workers")
-    print(f"experiment {exp.name}: {exp.design} design over {len(keys)} parameter(s), "
-          f"{table['point'].nunique()} point(s) x {exp.replications} replication(s) = {len(table)} runs "
-          f"in {len(chunks)} chunks of {size}; {where}; -> {out}")
+    where = (
+        f"Dask scheduler {scheduler}"
+        if scheduler
+        else (f"{args.workers} local worker(s)" if args.workers else f"up to {os.cpu_count()} local workers")
+    )
+    print(
+        f"experiment {exp.name}: {exp.design} design over {len(keys)} parameter(s), "
+        f"{table['point'].nunique()} point(s) x {exp.replications} replication(s) = {len(table)} runs "
+        f"in {len(chunks)} chunks of {size}; {where}; -> {out}"
+    )
     if args.dry_run:
         return 0
     progress = None
@@ -357,6 +453,7 @@ def cmd_sweep(args) -> int:
 
         def progress(total, initial):
             return tqdm(total=total, initial=initial, unit="run", file=sys.stderr, disable=None, smoothing=0.1)
+
     import signal
 
     def _stop(signum, frame):  # SIGTERM (SLURM pre-emption, `kill`) stops like Ctrl-C: state is kept
@@ -365,15 +462,25 @@ def cmd_sweep(args) -> int:
     signal.signal(signal.SIGTERM, _stop)
     t0 = time.perf_counter()
     try:
-        manifest = sweep(exp, out, workers=args.workers, scheduler=scheduler, shard=shard, progress=progress,
-                         planned=(table, keys, size, chunks))
+        manifest = sweep(
+            exp,
+            out,
+            workers=args.workers,
+            scheduler=scheduler,
+            shard=shard,
+            progress=progress,
+            planned=(table, keys, size, chunks),
+        )
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished chunks are saved in {out}; run the same command again to resume",
-              file=sys.stderr)
+        print(
+            f"\ninterrupted: finished chunks are saved in {out}; run the same command again to resume", file=sys.stderr
+        )
         return 130
     c = manifest.get("counts", {})
-    print(f"{manifest['status']} in {time.perf_counter() - t0:.1f} s: {c.get('done', '-')} runs done, "
-          f"{c.get('failed', '-')} failed -> {out}")
+    print(
+        f"{manifest['status']} in {time.perf_counter() - t0:.1f} s: {c.get('done', '-')} runs done, "
+        f"{c.get('failed', '-')} failed -> {out}"
+    )
     return 0
 
 
@@ -406,6 +513,7 @@ def cmd_compare(args) -> int:
 
         def progress(it):
             return tqdm(it, unit="run", file=sys.stderr, disable=None, leave=False)
+
     comp = compare(load_samples(args.inputs, args.replications, args.seed, args.steps, progress=progress))
     print(comp.to_text())
     try:
@@ -436,7 +544,9 @@ def cmd_sensitivity(args) -> int:
     _need_sweep(args.folder)
     method, table = sensitivity(args.folder)
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.3f}".format):
-        print(f"{'Sobol indices (S1 first order, ST total; *_conf = 95% CI half-width)' if method == 'sobol' else 'Morris screening (mu* with 95% CI half-width, mu, sigma)'}")
+        print(
+            f"{'Sobol indices (S1 first order, ST total; *_conf = 95% CI half-width)' if method == 'sobol' else 'Morris screening (mu* with 95% CI half-width, mu, sigma)'}"
+        )
         print(table.to_string(index=False))
     if args.csv:
         table.to_csv(args.csv, index=False)
@@ -462,14 +572,18 @@ def cmd_evidence(args) -> int:
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out / "evidence.csv", index=False)
-        header = (f"Claims from {args.claims}, {args.replications} runs per arm, seed {args.seed}; effect = share "
-                  f"with minus share without, Newcombe 95% interval; {time.perf_counter() - t0:.0f} s.\n\n")
+        header = (
+            f"Claims from {args.claims}, {args.replications} runs per arm, seed {args.seed}; effect = share "
+            f"with minus share without, Newcombe 95% interval; {time.perf_counter() - t0:.0f} s.\n\n"
+        )
         (args.out / "evidence.md").write_text(header + to_markdown(table))
     except OSError as exc:
         raise UsageError(f"{args.out}: cannot write ({exc.strerror})") from None
     for r in table.to_dict("records"):
-        print(f"{r['verdict']:>13s}  {r['effect'] * 100:+6.1f} pts [{r['low'] * 100:+6.1f}, {r['high'] * 100:+6.1f}]"
-              f"  {r['claim']}")
+        print(
+            f"{r['verdict']:>13s}  {r['effect'] * 100:+6.1f} pts [{r['low'] * 100:+6.1f}, {r['high'] * 100:+6.1f}]"
+            f"  {r['claim']}"
+        )
     print(f"\nWrote {args.out / 'evidence.csv'} and {args.out / 'evidence.md'}")
     return 0
 
@@ -487,12 +601,20 @@ def cmd_calibrate(args) -> int:
 
         def progress(total, initial):
             return tqdm(total=total, initial=initial, unit="run", file=sys.stderr)
+
     try:
-        summary = calibrate(args.file, out, workers=args.workers,
-                            scheduler=args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"), progress=progress)
+        summary = calibrate(
+            args.file,
+            out,
+            workers=args.workers,
+            scheduler=args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"),
+            progress=progress,
+        )
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished draws are saved in {out}/draws; run the same command again to resume",
-              file=sys.stderr)
+        print(
+            f"\ninterrupted: finished draws are saved in {out}/draws; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     print(describe(summary))
     print(f"\nWrote {out}/calibrated.toml, accepted.csv, draws.csv, posterior.png, calibration.json")
@@ -512,8 +634,11 @@ def cmd_ui(args) -> int:
         try:
             ui_assets.install(log=lambda m: print(m, file=sys.stderr))
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-            print(f"warning: could not install the browser assets for offline use ({exc}); the page will fetch "
-                  f"them from the internet", file=sys.stderr)
+            print(
+                f"warning: could not install the browser assets for offline use ({exc}); the page will fetch "
+                f"them from the internet",
+                file=sys.stderr,
+            )
     # Compile or load the model's engine now, so that the first page does not wait for it.
     from .model.compiled import warm_up
 
@@ -523,8 +648,19 @@ def cmd_ui(args) -> int:
         return 0
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
     print(f"buddysim UI on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    cmd = [sys.executable, "-m", "solara", "run", "sim.app", "--host", args.host, "--port", str(args.port),
-           "--no-open", "--production"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "sim.app",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--no-open",
+        "--production",
+    ]
     proc = subprocess.Popen(cmd, env=env)
     try:
         return proc.wait()
@@ -574,7 +710,7 @@ def cmd_scenarios(args) -> int:
     for f in files:
         sc = load_scenario(f)
         question = sc.description.splitlines()[0] if sc.description else ""
-        print(f"{str(f):45s} {question}")
+        print(f"{f!s:45s} {question}")
     return 0
 
 

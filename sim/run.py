@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ class RunResult:
     seconds: float = 0.0
     engine: str = "compiled"
     replication: int | None = None
-    statistics: dict = field(default_factory=dict)   # end-of-run statistics asked for (sim.model.statistics)
+    statistics: dict = field(default_factory=dict)  # end-of-run statistics asked for (sim.model.statistics)
 
     @property
     def final(self) -> dict:
@@ -45,9 +45,15 @@ class RunResult:
         kinds: dict[str, int] = {}
         for e in self.events:
             kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
-        final = {k: (None if isinstance(v, float) and np.isnan(v) else
-                     (int(v) if float(v).is_integer() and k not in _FLOAT_METRICS else round(float(v), 6)))
-                 for k, v in self.final.items() if k != "step"}
+        final = {
+            k: (
+                None
+                if isinstance(v, float) and np.isnan(v)
+                else (int(v) if float(v).is_integer() and k not in _FLOAT_METRICS else round(float(v), 6))
+            )
+            for k, v in self.final.items()
+            if k != "step"
+        }
         return {
             "scenario": self.scenario.name,
             "seed": self.seed,
@@ -66,9 +72,11 @@ class RunResult:
         return pd.DataFrame(self.events, columns=None if self.events else ["step", "kind", "org"])
 
 
-_FLOAT_METRICS = {f"{m}_{o}" for m in ("culture", "partner_trust", "leader_trust", "loyalty", "fatigue",
-                                      "adoption", "board_commitment") for o in "ab"} | {
-    "message_gap", "trust_min", "adoption_min", "board_min"}
+_FLOAT_METRICS = {
+    f"{m}_{o}"
+    for m in ("culture", "partner_trust", "leader_trust", "loyalty", "fatigue", "adoption", "board_commitment")
+    for o in "ab"
+} | {"message_gap", "trust_min", "adoption_min", "board_min"}
 
 
 def replication_seed(seed: int, replication: int) -> int:
@@ -77,8 +85,15 @@ def replication_seed(seed: int, replication: int) -> int:
     return int(state >> np.uint64(1))
 
 
-def run(scenario: Scenario | None = None, seed: int | None = None, *, steps: int | None = None,
-        engine: str = "compiled", replication: int | None = None, statistics: Iterable[str] = ()) -> RunResult:
+def run(
+    scenario: Scenario | None = None,
+    seed: int | None = None,
+    *,
+    steps: int | None = None,
+    engine: str = "compiled",
+    replication: int | None = None,
+    statistics: Iterable[str] = (),
+) -> RunResult:
     """Run one scenario once.
 
     ``seed`` defaults to the scenario's ``run.seed``; ``steps`` overrides
@@ -111,23 +126,66 @@ def run(scenario: Scenario | None = None, seed: int | None = None, *, steps: int
         stats = compute(statistics, final_state, model.P)
     series = pd.DataFrame.from_records(model.records)
     series = series[["step"] + [c for c in series.columns if c != "step"]]
-    return RunResult(scenario=sc, seed=seed, outcome=model.outcome, outcome_step=model.outcome_step,
-                     reason=model.tracker.reason, series=series, events=list(model.events),
-                     seconds=seconds, engine=engine, replication=replication, statistics=stats)
+    return RunResult(
+        scenario=sc,
+        seed=seed,
+        outcome=model.outcome,
+        outcome_step=model.outcome_step,
+        reason=model.tracker.reason,
+        series=series,
+        events=list(model.events),
+        seconds=seconds,
+        engine=engine,
+        replication=replication,
+        statistics=stats,
+    )
 
 
 def _reference_arrays(model: ReferenceModel) -> dict:
     snap = model.snapshot()
     empty = np.zeros(0, np.int64)
-    return {**{k: snap[k] for k in ("org", "role", "union", "tenure", "culture", "tp", "tl", "loyalty", "fatigue",
-                                     "adopted", "l_org", "l_seat", "l_commit", "l_vacant", "l_tenure",
-                                     "x_u", "x_v", "x_w", "present")},
-            "e_u": empty, "e_v": empty, "inc_ptr": empty, "inc_edge": empty, "nbr": empty}
+    return {
+        **{
+            k: snap[k]
+            for k in (
+                "org",
+                "role",
+                "union",
+                "tenure",
+                "culture",
+                "tp",
+                "tl",
+                "loyalty",
+                "fatigue",
+                "adopted",
+                "l_org",
+                "l_seat",
+                "l_commit",
+                "l_vacant",
+                "l_tenure",
+                "x_u",
+                "x_v",
+                "x_w",
+                "present",
+            )
+        },
+        "e_u": empty,
+        "e_v": empty,
+        "inc_ptr": empty,
+        "inc_edge": empty,
+        "nbr": empty,
+    }
 
 
-def iter_replications(scenario: Scenario, seed: int | None = None, replications: int = 1, *,
-                      steps: int | None = None, engine: str = "compiled",
-                      progress: Callable[[Iterable], Iterable] | None = None) -> Iterator[RunResult]:
+def iter_replications(
+    scenario: Scenario,
+    seed: int | None = None,
+    replications: int = 1,
+    *,
+    steps: int | None = None,
+    engine: str = "compiled",
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> Iterator[RunResult]:
     """Yield ``replications`` runs, one at a time (so a caller keeps what finished if interrupted).
 
     One replication runs with ``seed`` itself; more run with ``replication_seed(seed, r)``,
@@ -155,10 +213,15 @@ def describe_event(e: dict) -> str:
     detail = {k: v for k, v in e.items() if k not in ("step", "kind", "org")}
     extra = ""
     if e["kind"] == "departure":
-        extra = (" chief executive" if detail.get("seat") == 0 else f" executive seat {detail.get('seat')}") + \
-                (" left; interim in post" if detail.get("interim") else " left")
+        extra = (" chief executive" if detail.get("seat") == 0 else f" executive seat {detail.get('seat')}") + (
+            " left; interim in post" if detail.get("interim") else " left"
+        )
     elif e["kind"] == "appointment":
-        extra = " permanent " + ("chief executive" if detail.get("seat") == 0 else f"executive (seat {detail.get('seat')})") + " appointed"
+        extra = (
+            " permanent "
+            + ("chief executive" if detail.get("seat") == 0 else f"executive (seat {detail.get('seat')})")
+            + " appointed"
+        )
     elif detail:
         extra = " " + ", ".join(f"{k}={v}" for k, v in detail.items())
     return f"week {e['step']:>3}: {e['kind'].replace('_', ' ')}{org}{extra}"

@@ -15,9 +15,10 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 
 class ScenarioError(ValueError):
@@ -79,8 +80,16 @@ def _p(section, name, default, unit, doc, low=None, high=None, choices=None):
 FRACTION = "fraction 0-1"
 #: Sections in the order a policy reader meets them.
 SECTIONS = (
-    "run", "organisations", "leadership", "partnership", "staff",
-    "initiative", "culture", "system", "outcome", "mechanisms",
+    "run",
+    "organisations",
+    "leadership",
+    "partnership",
+    "staff",
+    "initiative",
+    "culture",
+    "system",
+    "outcome",
+    "mechanisms",
 )
 
 PARAMS: tuple[Param, ...] = (
@@ -90,113 +99,734 @@ PARAMS: tuple[Param, ...] = (
     # --- organisations ---------------------------------------------------------
     _p("organisations", "staff_a", 1000, "people", "Staff of A, the trust in difficulty.", 2, 5_000_000),
     _p("organisations", "staff_b", 1500, "people", "Staff of B, the buddy trust.", 2, 5_000_000),
-    _p("organisations", "team_size", 20, "people", "Staff per team (the last team of an organisation may be smaller).", 2, 1000),
-    _p("organisations", "teams_per_department", 6, "teams", "Teams per department; rewired ties stay inside a department.", 1, 100_000),
-    _p("organisations", "team_degree", 6, "ties", "Work ties per person inside the team before rewiring (ring lattice, rounded down to even).", 2, 200),
-    _p("organisations", "rewire_prob", 0.1, "probability", "Chance each team tie is rewired to a random colleague in the same department (Watts-Strogatz).", 0.0, 1.0),
+    _p(
+        "organisations",
+        "team_size",
+        20,
+        "people",
+        "Staff per team (the last team of an organisation may be smaller).",
+        2,
+        1000,
+    ),
+    _p(
+        "organisations",
+        "teams_per_department",
+        6,
+        "teams",
+        "Teams per department; rewired ties stay inside a department.",
+        1,
+        100_000,
+    ),
+    _p(
+        "organisations",
+        "team_degree",
+        6,
+        "ties",
+        "Work ties per person inside the team before rewiring (ring lattice, rounded down to even).",
+        2,
+        200,
+    ),
+    _p(
+        "organisations",
+        "rewire_prob",
+        0.1,
+        "probability",
+        "Chance each team tie is rewired to a random colleague in the same department (Watts-Strogatz).",
+        0.0,
+        1.0,
+    ),
     _p("organisations", "share_clinical", 0.6, FRACTION, "Share of staff in clinical roles.", 0.0, 1.0),
-    _p("organisations", "share_managerial", 0.1, FRACTION, "Share of staff in managerial roles (support staff are the rest).", 0.0, 1.0),
+    _p(
+        "organisations",
+        "share_managerial",
+        0.1,
+        FRACTION,
+        "Share of staff in managerial roles (support staff are the rest).",
+        0.0,
+        1.0,
+    ),
     _p("organisations", "culture_a", 0.35, FRACTION, "Mean initial improvement culture in A.", 0.0, 1.0),
     _p("organisations", "culture_b", 0.6, FRACTION, "Mean initial improvement culture in B.", 0.0, 1.0),
-    _p("organisations", "adoption_a", 0.05, FRACTION, "Share of A's staff already using the shared improvement method at the start.", 0.0, 1.0),
-    _p("organisations", "adoption_b", 0.4, FRACTION, "Share of B's staff already using the shared improvement method at the start.", 0.0, 1.0),
-    _p("organisations", "attitude_sd", 0.1, "sd (0-1 scale)", "Spread of initial attitudes around each mean (Beta distributions).", 0.0, 0.45),
+    _p(
+        "organisations",
+        "adoption_a",
+        0.05,
+        FRACTION,
+        "Share of A's staff already using the shared improvement method at the start.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "organisations",
+        "adoption_b",
+        0.4,
+        FRACTION,
+        "Share of B's staff already using the shared improvement method at the start.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "organisations",
+        "attitude_sd",
+        0.1,
+        "sd (0-1 scale)",
+        "Spread of initial attitudes around each mean (Beta distributions).",
+        0.0,
+        0.45,
+    ),
     # --- leadership ------------------------------------------------------------
-    _p("leadership", "exec_team_size", 7, "leaders", "Executive seats per organisation; seat 0 is the chief executive.", 1, 100),
-    _p("leadership", "turnover_a", 0.75, "per year", "Departure rate of each of A's executives (0.75/yr = median tenure ~11 months).", 0.0, 52.0),
-    _p("leadership", "turnover_b", 0.23, "per year", "Departure rate of each of B's executives (0.23/yr = median tenure ~3 years).", 0.0, 52.0),
-    _p("leadership", "interim_weeks", 26.0, "weeks", "Mean time a vacated seat is held by an interim before a permanent appointment (0 = immediate).", 0.0, 520.0),
-    _p("leadership", "visibility_a", 0.3, "per week", "Chance a member of A's staff sees or hears their leaders in a week.", 0.0, 1.0),
-    _p("leadership", "visibility_b", 0.5, "per week", "Chance a member of B's staff sees or hears their leaders in a week.", 0.0, 1.0),
-    _p("leadership", "interim_visibility", 0.5, "multiplier", "Visibility of an interim relative to a permanent leader.", 0.0, 1.0),
-    _p("leadership", "commitment_a", 0.6, FRACTION, "Mean commitment to the partnership of A's permanent leaders (board trust).", 0.0, 1.0),
-    _p("leadership", "commitment_b", 0.6, FRACTION, "Mean commitment to the partnership of B's permanent leaders (board trust).", 0.0, 1.0),
-    _p("leadership", "commitment_sd", 0.1, "sd (0-1 scale)", "Spread of commitment among newly appointed leaders.", 0.0, 0.45),
-    _p("leadership", "interim_commitment", 0.4, FRACTION, "Commitment of an interim to a partnership they did not choose.", 0.0, 1.0),
-    _p("leadership", "departure_shock", 0.03, FRACTION, "Share of staff trust in own leadership lost when an executive leaves.", 0.0, 0.3),
-    _p("leadership", "ceo_multiplier", 3.0, "multiplier", "How much more a chief executive's departure shocks staff than another executive's.", 1.0, 10.0),
-    _p("leadership", "message_alignment", 0.5, FRACTION, "How far the two boards agree one message about the partnership (1 = one joint message).", 0.0, 1.0),
-    _p("leadership", "message_noise", 0.2, "sd (0-1 scale)", "Week-to-week inconsistency of each board's message.", 0.0, 1.0),
-    _p("leadership", "conflict_threshold", 0.2, "gap (0-1)", "Gap between the two boards' messages logged as a message conflict.", 0.0, 1.0),
-    _p("leadership", "message_influence", 0.1, FRACTION, "Share of the gap between a staff member's trust and the message closed per message heard.", 0.0, 0.5),
-    _p("leadership", "conflict_cost", 0.1, FRACTION, "Share of trust in the process lost per message heard, per unit gap between the boards' messages.", 0.0, 0.5),
+    _p(
+        "leadership",
+        "exec_team_size",
+        7,
+        "leaders",
+        "Executive seats per organisation; seat 0 is the chief executive.",
+        1,
+        100,
+    ),
+    _p(
+        "leadership",
+        "turnover_a",
+        0.75,
+        "per year",
+        "Departure rate of each of A's executives (0.75/yr = median tenure ~11 months).",
+        0.0,
+        52.0,
+    ),
+    _p(
+        "leadership",
+        "turnover_b",
+        0.23,
+        "per year",
+        "Departure rate of each of B's executives (0.23/yr = median tenure ~3 years).",
+        0.0,
+        52.0,
+    ),
+    _p(
+        "leadership",
+        "interim_weeks",
+        26.0,
+        "weeks",
+        "Mean time a vacated seat is held by an interim before a permanent appointment (0 = immediate).",
+        0.0,
+        520.0,
+    ),
+    _p(
+        "leadership",
+        "visibility_a",
+        0.3,
+        "per week",
+        "Chance a member of A's staff sees or hears their leaders in a week.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "visibility_b",
+        0.5,
+        "per week",
+        "Chance a member of B's staff sees or hears their leaders in a week.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "interim_visibility",
+        0.5,
+        "multiplier",
+        "Visibility of an interim relative to a permanent leader.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "commitment_a",
+        0.6,
+        FRACTION,
+        "Mean commitment to the partnership of A's permanent leaders (board trust).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "commitment_b",
+        0.6,
+        FRACTION,
+        "Mean commitment to the partnership of B's permanent leaders (board trust).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "commitment_sd",
+        0.1,
+        "sd (0-1 scale)",
+        "Spread of commitment among newly appointed leaders.",
+        0.0,
+        0.45,
+    ),
+    _p(
+        "leadership",
+        "interim_commitment",
+        0.4,
+        FRACTION,
+        "Commitment of an interim to a partnership they did not choose.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "departure_shock",
+        0.03,
+        FRACTION,
+        "Share of staff trust in own leadership lost when an executive leaves.",
+        0.0,
+        0.3,
+    ),
+    _p(
+        "leadership",
+        "ceo_multiplier",
+        3.0,
+        "multiplier",
+        "How much more a chief executive's departure shocks staff than another executive's.",
+        1.0,
+        10.0,
+    ),
+    _p(
+        "leadership",
+        "message_alignment",
+        0.5,
+        FRACTION,
+        "How far the two boards agree one message about the partnership (1 = one joint message).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "message_noise",
+        0.2,
+        "sd (0-1 scale)",
+        "Week-to-week inconsistency of each board's message.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "conflict_threshold",
+        0.2,
+        "gap (0-1)",
+        "Gap between the two boards' messages logged as a message conflict.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "leadership",
+        "message_influence",
+        0.1,
+        FRACTION,
+        "Share of the gap between a staff member's trust and the message closed per message heard.",
+        0.0,
+        0.5,
+    ),
+    _p(
+        "leadership",
+        "conflict_cost",
+        0.1,
+        FRACTION,
+        "Share of trust in the process lost per message heard, per unit gap between the boards' messages.",
+        0.0,
+        0.5,
+    ),
     # --- partnership -----------------------------------------------------------
-    _p("partnership", "bridge_scope", "wide", "-", "Who works across the partnership: leaders only (board meetings), managers, or any staff.", choices=("leaders", "managers", "wide")),
-    _p("partnership", "ties_per_100_staff", 4.0, "ties per 100 staff", "Initial cross-organisation ties per 100 staff of the smaller trust, at full proximity and neutral history.", 0.0, 10_000.0),
-    _p("partnership", "meetings_per_year", 24.0, "per year", "Joint-working contacts per cross-organisation tie per year at full proximity.", 0.0, 365.0),
+    _p(
+        "partnership",
+        "bridge_scope",
+        "wide",
+        "-",
+        "Who works across the partnership: leaders only (board meetings), managers, or any staff.",
+        choices=("leaders", "managers", "wide"),
+    ),
+    _p(
+        "partnership",
+        "ties_per_100_staff",
+        4.0,
+        "ties per 100 staff",
+        "Initial cross-organisation ties per 100 staff of the smaller trust, at full proximity and neutral history.",
+        0.0,
+        10_000.0,
+    ),
+    _p(
+        "partnership",
+        "meetings_per_year",
+        24.0,
+        "per year",
+        "Joint-working contacts per cross-organisation tie per year at full proximity.",
+        0.0,
+        365.0,
+    ),
     _p("partnership", "board_meetings_per_year", 12.0, "per year", "Joint board meetings per year.", 0.0, 52.0),
-    _p("partnership", "base_success", 0.85, "probability", "Chance a joint-working encounter succeeds at neutral conditions.", 0.01, 0.99),
-    _p("partnership", "success_trust_weight", 3.0, "log-odds per unit", "Effect of the pair's mean partner trust (above 0.5) on success.", 0.0, 20.0),
-    _p("partnership", "success_distance_weight", 2.0, "log-odds per unit", "Penalty for the culture distance between the two people (or boards).", 0.0, 20.0),
-    _p("partnership", "success_fatigue_weight", 1.5, "log-odds per unit", "Penalty for the pair's mean change fatigue.", 0.0, 20.0),
-    _p("partnership", "success_competition_weight", 1.0, "log-odds per unit", "Penalty for competition incentives between the trusts.", 0.0, 20.0),
-    _p("partnership", "success_alignment_weight", 1.5, "log-odds per unit", "Effect of regulatory alignment (above 0.5) on success.", 0.0, 20.0),
-    _p("partnership", "success_takeover_weight", 1.0, "log-odds per unit", "Penalty for perceived takeover of A by B.", 0.0, 20.0),
-    _p("partnership", "trust_gain", 0.05, FRACTION, "Share of the remaining distrust removed by a successful encounter.", 0.0, 1.0),
-    _p("partnership", "trust_loss", 0.1, FRACTION, "Share of trust lost by a failed encounter (trust is lost faster than gained).", 0.0, 1.0),
-    _p("partnership", "tie_gain", 0.2, FRACTION, "Strengthening of a tie by a successful encounter (share of the remainder).", 0.0, 1.0),
-    _p("partnership", "tie_decay", 0.02, "per week", "Weakening of a tie in a week without a successful encounter.", 0.0, 1.0),
+    _p(
+        "partnership",
+        "base_success",
+        0.85,
+        "probability",
+        "Chance a joint-working encounter succeeds at neutral conditions.",
+        0.01,
+        0.99,
+    ),
+    _p(
+        "partnership",
+        "success_trust_weight",
+        3.0,
+        "log-odds per unit",
+        "Effect of the pair's mean partner trust (above 0.5) on success.",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "partnership",
+        "success_distance_weight",
+        2.0,
+        "log-odds per unit",
+        "Penalty for the culture distance between the two people (or boards).",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "partnership",
+        "success_fatigue_weight",
+        1.5,
+        "log-odds per unit",
+        "Penalty for the pair's mean change fatigue.",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "partnership",
+        "success_competition_weight",
+        1.0,
+        "log-odds per unit",
+        "Penalty for competition incentives between the trusts.",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "partnership",
+        "success_alignment_weight",
+        1.5,
+        "log-odds per unit",
+        "Effect of regulatory alignment (above 0.5) on success.",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "partnership",
+        "success_takeover_weight",
+        1.0,
+        "log-odds per unit",
+        "Penalty for perceived takeover of A by B.",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "partnership",
+        "trust_gain",
+        0.05,
+        FRACTION,
+        "Share of the remaining distrust removed by a successful encounter.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "partnership",
+        "trust_loss",
+        0.1,
+        FRACTION,
+        "Share of trust lost by a failed encounter (trust is lost faster than gained).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "partnership",
+        "tie_gain",
+        0.2,
+        FRACTION,
+        "Strengthening of a tie by a successful encounter (share of the remainder).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "partnership",
+        "tie_decay",
+        0.02,
+        "per week",
+        "Weakening of a tie in a week without a successful encounter.",
+        0.0,
+        1.0,
+    ),
     _p("partnership", "tie_floor", 0.05, "strength", "A tie weaker than this is lost.", 0.0, 1.0),
     _p("partnership", "tie_initial", 0.5, "strength", "Strength of a new tie.", 0.0, 1.0),
-    _p("partnership", "tie_growth_prob", 0.1, "probability", "Chance a successful encounter introduces a colleague of one side to the other person.", 0.0, 1.0),
-    _p("partnership", "method_imposition", 0.5, FRACTION, "0 = improvement method co-designed, 1 = B's method imposed on A.", 0.0, 1.0),
-    _p("partnership", "engagement_authenticity", 0.6, FRACTION, "How authentic staff engagement is (0 tokenistic, 1 authentic).", 0.0, 1.0),
-    _p("partnership", "engagement_per_year", 6.0, "per year", "Engagement activities reaching each member of staff per year.", 0.0, 52.0),
-    _p("partnership", "engagement_influence", 0.15, FRACTION, "Share of the gap between trust in the process and authenticity closed per activity.", 0.0, 1.0),
+    _p(
+        "partnership",
+        "tie_growth_prob",
+        0.1,
+        "probability",
+        "Chance a successful encounter introduces a colleague of one side to the other person.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "partnership",
+        "method_imposition",
+        0.5,
+        FRACTION,
+        "0 = improvement method co-designed, 1 = B's method imposed on A.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "partnership",
+        "engagement_authenticity",
+        0.6,
+        FRACTION,
+        "How authentic staff engagement is (0 tokenistic, 1 authentic).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "partnership",
+        "engagement_per_year",
+        6.0,
+        "per year",
+        "Engagement activities reaching each member of staff per year.",
+        0.0,
+        52.0,
+    ),
+    _p(
+        "partnership",
+        "engagement_influence",
+        0.15,
+        FRACTION,
+        "Share of the gap between trust in the process and authenticity closed per activity.",
+        0.0,
+        1.0,
+    ),
     # --- staff -----------------------------------------------------------------
-    _p("staff", "partner_trust", 0.45, FRACTION, "Mean initial trust in the partner organisation (before history).", 0.0, 1.0),
-    _p("staff", "leader_trust_a", 0.4, FRACTION, "Mean initial trust of A's staff in their leadership and the process.", 0.0, 1.0),
-    _p("staff", "leader_trust_b", 0.6, FRACTION, "Mean initial trust of B's staff in their leadership and the process.", 0.0, 1.0),
+    _p(
+        "staff",
+        "partner_trust",
+        0.45,
+        FRACTION,
+        "Mean initial trust in the partner organisation (before history).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "staff",
+        "leader_trust_a",
+        0.4,
+        FRACTION,
+        "Mean initial trust of A's staff in their leadership and the process.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "staff",
+        "leader_trust_b",
+        0.6,
+        FRACTION,
+        "Mean initial trust of B's staff in their leadership and the process.",
+        0.0,
+        1.0,
+    ),
     _p("staff", "loyalty", 0.6, FRACTION, "Baseline loyalty to own organisation (absent threat).", 0.0, 1.0),
     _p("staff", "newcomer_loyalty", 0.3, FRACTION, "Loyalty of a newly hired member of staff.", 0.0, 1.0),
-    _p("staff", "turnover_per_year", 0.12, "per year", "Base leaving rate of staff (trust-level turnover 10-15%/yr).", 0.0, 10.0),
-    _p("staff", "turnover_trust_sensitivity", 1.5, "log-rate per unit", "Rise in the leaving rate per unit of trust in leadership below 0.5.", 0.0, 10.0),
-    _p("staff", "turnover_fatigue_sensitivity", 1.5, "log-rate per unit", "Rise in the leaving rate per unit of change fatigue above 0.5.", 0.0, 10.0),
+    _p(
+        "staff",
+        "turnover_per_year",
+        0.12,
+        "per year",
+        "Base leaving rate of staff (trust-level turnover 10-15%/yr).",
+        0.0,
+        10.0,
+    ),
+    _p(
+        "staff",
+        "turnover_trust_sensitivity",
+        1.5,
+        "log-rate per unit",
+        "Rise in the leaving rate per unit of trust in leadership below 0.5.",
+        0.0,
+        10.0,
+    ),
+    _p(
+        "staff",
+        "turnover_fatigue_sensitivity",
+        1.5,
+        "log-rate per unit",
+        "Rise in the leaving rate per unit of change fatigue above 0.5.",
+        0.0,
+        10.0,
+    ),
     _p("staff", "hire_culture_a", 0.4, FRACTION, "Mean improvement culture of people A recruits.", 0.0, 1.0),
     _p("staff", "hire_culture_b", 0.6, FRACTION, "Mean improvement culture of people B recruits.", 0.0, 1.0),
-    _p("staff", "growth_per_year", 0.0, "per year", "Net change of each trust's headcount a year (0.2 = grows 20%/yr; -0.2 = shrinks by not replacing leavers). Not 0: only the demography submodels may be on.", -0.9, 2.0),
-    _p("staff", "socialisation_rate", 0.1, "per week", "Pull of the organisation's mean culture on a newcomer in their first week.", 0.0, 1.0),
-    _p("staff", "socialisation_weeks", 13.0, "weeks", "Time for socialisation pressure to fall by a factor e.", 0.1, 520.0),
+    _p(
+        "staff",
+        "growth_per_year",
+        0.0,
+        "per year",
+        "Net change of each trust's headcount a year (0.2 = grows 20%/yr; -0.2 = shrinks by not replacing leavers). Not 0: only the demography submodels may be on.",
+        -0.9,
+        2.0,
+    ),
+    _p(
+        "staff",
+        "socialisation_rate",
+        0.1,
+        "per week",
+        "Pull of the organisation's mean culture on a newcomer in their first week.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "staff",
+        "socialisation_weeks",
+        13.0,
+        "weeks",
+        "Time for socialisation pressure to fall by a factor e.",
+        0.1,
+        520.0,
+    ),
     _p("staff", "union_density", 0.4, FRACTION, "Share of staff who are trade-union members.", 0.0, 1.0),
-    _p("staff", "union_stance", "neutral", "-", "Unions' part in the partnership.", choices=("partner", "neutral", "excluded")),
-    _p("staff", "union_amplification", 0.5, FRACTION, "How strongly unions amplify engagement (partner) or resistance (excluded).", 0.0, 1.0),
+    _p(
+        "staff",
+        "union_stance",
+        "neutral",
+        "-",
+        "Unions' part in the partnership.",
+        choices=("partner", "neutral", "excluded"),
+    ),
+    _p(
+        "staff",
+        "union_amplification",
+        0.5,
+        FRACTION,
+        "How strongly unions amplify engagement (partner) or resistance (excluded).",
+        0.0,
+        1.0,
+    ),
     _p("staff", "resistance_clinical", 0.3, FRACTION, "Resistance to the method among clinicians.", 0.0, 1.0),
     _p("staff", "resistance_managerial", 0.2, FRACTION, "Resistance to the method among managers.", 0.0, 1.0),
     _p("staff", "resistance_support", 0.1, FRACTION, "Resistance to the method among support staff.", 0.0, 1.0),
     # --- initiative ------------------------------------------------------------
     _p("initiative", "simultaneous_changes", 3, "changes", "Improvement initiatives running at once.", 0, 100),
     _p("initiative", "method_difficulty", 0.5, FRACTION, "How hard the improvement method is to use.", 0.0, 1.0),
-    _p("initiative", "change_capacity", 3.0, "changes", "Difficulty-weighted changes at which load is one half.", 0.01, 100.0),
+    _p(
+        "initiative",
+        "change_capacity",
+        3.0,
+        "changes",
+        "Difficulty-weighted changes at which load is one half.",
+        0.01,
+        100.0,
+    ),
     _p("initiative", "fatigue_rate", 0.03, "per week", "Growth of change fatigue under full load.", 0.0, 1.0),
     _p("initiative", "recovery_rate", 0.03, "per week", "Recovery from change fatigue with no load.", 0.0, 1.0),
-    _p("initiative", "adoption_rate", 0.05, "per week", "Top weekly chance a non-user adopts the shared method.", 0.0, 1.0),
+    _p(
+        "initiative",
+        "adoption_rate",
+        0.05,
+        "per week",
+        "Top weekly chance a non-user adopts the shared method.",
+        0.0,
+        1.0,
+    ),
     _p("initiative", "abandon_rate", 0.02, "per week", "Top weekly chance a user abandons it.", 0.0, 1.0),
-    _p("initiative", "adoption_bias", 2.0, "log-odds", "Readiness to adopt of a neutral person with no fatigue or resistance (intercept).", -10.0, 10.0),
-    _p("initiative", "adoption_culture_weight", 4.0, "log-odds per unit", "Effect of improvement culture (above 0.5) on readiness to adopt.", 0.0, 20.0),
-    _p("initiative", "adoption_trust_weight", 3.0, "log-odds per unit", "Effect of trust in leadership and the process (above 0.5).", 0.0, 20.0),
+    _p(
+        "initiative",
+        "adoption_bias",
+        2.0,
+        "log-odds",
+        "Readiness to adopt of a neutral person with no fatigue or resistance (intercept).",
+        -10.0,
+        10.0,
+    ),
+    _p(
+        "initiative",
+        "adoption_culture_weight",
+        4.0,
+        "log-odds per unit",
+        "Effect of improvement culture (above 0.5) on readiness to adopt.",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "initiative",
+        "adoption_trust_weight",
+        3.0,
+        "log-odds per unit",
+        "Effect of trust in leadership and the process (above 0.5).",
+        0.0,
+        20.0,
+    ),
     _p("initiative", "adoption_fatigue_weight", 3.0, "log-odds per unit", "Penalty for change fatigue.", 0.0, 20.0),
-    _p("initiative", "adoption_difficulty_weight", 2.0, "log-odds per unit", "Penalty for the method's difficulty.", 0.0, 20.0),
-    _p("initiative", "adoption_resistance_weight", 3.0, "log-odds per unit", "Penalty for resistance (role and union).", 0.0, 20.0),
-    _p("initiative", "adoption_alignment_weight", 2.0, "log-odds per unit", "Effect of regulatory alignment (above 0.5).", 0.0, 20.0),
+    _p(
+        "initiative",
+        "adoption_difficulty_weight",
+        2.0,
+        "log-odds per unit",
+        "Penalty for the method's difficulty.",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "initiative",
+        "adoption_resistance_weight",
+        3.0,
+        "log-odds per unit",
+        "Penalty for resistance (role and union).",
+        0.0,
+        20.0,
+    ),
+    _p(
+        "initiative",
+        "adoption_alignment_weight",
+        2.0,
+        "log-odds per unit",
+        "Effect of regulatory alignment (above 0.5).",
+        0.0,
+        20.0,
+    ),
     # --- culture ---------------------------------------------------------------
-    _p("culture", "mixing", "network", "-", "Who meets whom for peer influence: the work networks, or random pairs (well mixed).", choices=("network", "well_mixed")),
-    _p("culture", "confidence_bound", 0.3, "distance (0-1)", "Deffuant bound d: people influence each other only if their cultures differ by less.", 0.0, 1.0),
+    _p(
+        "culture",
+        "mixing",
+        "network",
+        "-",
+        "Who meets whom for peer influence: the work networks, or random pairs (well mixed).",
+        choices=("network", "well_mixed"),
+    ),
+    _p(
+        "culture",
+        "confidence_bound",
+        0.3,
+        "distance (0-1)",
+        "Deffuant bound d: people influence each other only if their cultures differ by less.",
+        0.0,
+        1.0,
+    ),
     _p("culture", "convergence", 0.3, "fraction 0-0.5", "Deffuant convergence rate mu.", 0.0, 0.5),
-    _p("culture", "embedding_weeks", 104.0, "weeks", "Time constant for practising the method to shift a person's culture.", 1.0, 100_000.0),
+    _p(
+        "culture",
+        "embedding_weeks",
+        104.0,
+        "weeks",
+        "Time constant for practising the method to shift a person's culture.",
+        1.0,
+        100_000.0,
+    ),
     # --- system ----------------------------------------------------------------
-    _p("system", "competition", 0.5, FRACTION, "Strength of competition incentives between the trusts (perverse incentives).", 0.0, 1.0),
-    _p("system", "regulatory_alignment", 0.5, FRACTION, "Alignment of the improvement method with the regulators' priorities.", 0.0, 1.0),
-    _p("system", "history", 0.0, "-1 to 1", "Local history between the trusts: -1 rivalry, 0 none, +1 goodwill.", -1.0, 1.0),
-    _p("system", "history_trust_effect", 0.2, "trust per unit", "Shift of initial partner trust per unit of history.", 0.0, 0.5),
-    _p("system", "geographic_proximity", 0.5, FRACTION, "How easily staff of the two trusts can meet (1 = same site).", 0.0, 1.0),
-    _p("system", "place_identity", 0.2, FRACTION, "Strength of a shared place-based identity against organisational loyalty.", 0.0, 1.0),
-    _p("system", "loyalty_rate", 0.05, "per week", "Speed at which loyalty moves to its threat-driven target.", 0.0, 1.0),
+    _p(
+        "system",
+        "competition",
+        0.5,
+        FRACTION,
+        "Strength of competition incentives between the trusts (perverse incentives).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "system",
+        "regulatory_alignment",
+        0.5,
+        FRACTION,
+        "Alignment of the improvement method with the regulators' priorities.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "system",
+        "history",
+        0.0,
+        "-1 to 1",
+        "Local history between the trusts: -1 rivalry, 0 none, +1 goodwill.",
+        -1.0,
+        1.0,
+    ),
+    _p(
+        "system",
+        "history_trust_effect",
+        0.2,
+        "trust per unit",
+        "Shift of initial partner trust per unit of history.",
+        0.0,
+        0.5,
+    ),
+    _p(
+        "system",
+        "geographic_proximity",
+        0.5,
+        FRACTION,
+        "How easily staff of the two trusts can meet (1 = same site).",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "system",
+        "place_identity",
+        0.2,
+        FRACTION,
+        "Strength of a shared place-based identity against organisational loyalty.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "system",
+        "loyalty_rate",
+        0.05,
+        "per week",
+        "Speed at which loyalty moves to its threat-driven target.",
+        0.0,
+        1.0,
+    ),
     _p("system", "suspicion_rate", 0.01, "per week", "Erosion of partner trust per unit loyalty x threat.", 0.0, 1.0),
     # --- outcome ---------------------------------------------------------------
-    _p("outcome", "bed_in_trust", 0.55, FRACTION, "Partner trust (lower of the two trusts' staff means) needed to bed in.", 0.0, 1.0),
-    _p("outcome", "bed_in_adoption", 0.4, FRACTION, "Adoption of the shared method (lower of the two trusts) needed to bed in.", 0.0, 1.0),
-    _p("outcome", "bed_in_weeks", 26, "weeks", "How long both must hold for the partnership to have bedded in.", 1, 5200),
-    _p("outcome", "fail_floor", 0.3, FRACTION, "Staff partner trust or board commitment (either trust) below which the partnership is at risk.", 0.0, 1.0),
+    _p(
+        "outcome",
+        "bed_in_trust",
+        0.55,
+        FRACTION,
+        "Partner trust (lower of the two trusts' staff means) needed to bed in.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "outcome",
+        "bed_in_adoption",
+        0.4,
+        FRACTION,
+        "Adoption of the shared method (lower of the two trusts) needed to bed in.",
+        0.0,
+        1.0,
+    ),
+    _p(
+        "outcome",
+        "bed_in_weeks",
+        26,
+        "weeks",
+        "How long both must hold for the partnership to have bedded in.",
+        1,
+        5200,
+    ),
+    _p(
+        "outcome",
+        "fail_floor",
+        0.3,
+        FRACTION,
+        "Staff partner trust or board commitment (either trust) below which the partnership is at risk.",
+        0.0,
+        1.0,
+    ),
     _p("outcome", "fail_weeks", 13, "weeks", "How long below the floor before the partnership is dissolved.", 1, 5200),
     # --- mechanisms ------------------------------------------------------------
     _p("mechanisms", "leadership_turnover", True, "switch", "Executive departures, interims and appointments."),
@@ -204,9 +834,21 @@ PARAMS: tuple[Param, ...] = (
     _p("mechanisms", "engagement", True, "switch", "Staff engagement activities (authentic or tokenistic)."),
     _p("mechanisms", "unions", True, "switch", "Trade unions amplifying engagement or resistance."),
     _p("mechanisms", "initiative_load", True, "switch", "Load of simultaneous changes and change fatigue."),
-    _p("mechanisms", "joint_working", True, "switch", "Encounters across the partnership (staff and boards), trust updating, tie dynamics."),
+    _p(
+        "mechanisms",
+        "joint_working",
+        True,
+        "switch",
+        "Encounters across the partnership (staff and boards), trust updating, tie dynamics.",
+    ),
     _p("mechanisms", "competition", True, "switch", "Competition, takeover threat, loyalty and out-group suspicion."),
-    _p("mechanisms", "peer_influence", True, "switch", "Bounded-confidence influence on improvement culture (Deffuant)."),
+    _p(
+        "mechanisms",
+        "peer_influence",
+        True,
+        "switch",
+        "Bounded-confidence influence on improvement culture (Deffuant).",
+    ),
     _p("mechanisms", "adoption", True, "switch", "Adopting and abandoning the shared improvement method."),
     _p("mechanisms", "embedding", True, "switch", "Practising the method slowly shifting culture."),
     _p("mechanisms", "staff_turnover", True, "switch", "Staff leaving, replacement hiring and socialisation."),
@@ -233,8 +875,14 @@ class Scenario(Mapping[str, Any]):
     new validated scenario (used by sweeps and the UI).
     """
 
-    def __init__(self, values: Mapping[str, Any] | None = None, *, name: str = "defaults",
-                 source: str = "", description: str = ""):
+    def __init__(
+        self,
+        values: Mapping[str, Any] | None = None,
+        *,
+        name: str = "defaults",
+        source: str = "",
+        description: str = "",
+    ):
         merged = {p.key: p.default for p in PARAMS}
         for key, value in (values or {}).items():
             merged[key] = check_value(source, key, value)
@@ -266,13 +914,12 @@ class Scenario(Mapping[str, Any]):
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in self._values.items() if v != PARAM_BY_KEY[k].default}
 
-    def replace(self, changes: Mapping[str, Any] | None = None, **kw) -> "Scenario":
+    def replace(self, changes: Mapping[str, Any] | None = None, **kw) -> Scenario:
         """A new scenario with ``changes`` (dotted keys) applied; ``kw`` may use ``section__name``."""
         values = dict(self._values)
         for key, value in {**(changes or {}), **{k.replace("__", "."): v for k, v in kw.items()}}.items():
             values[key] = value
-        return Scenario(values, name=self.name, source=self.source or "<changes>",
-                        description=self.description)
+        return Scenario(values, name=self.name, source=self.source or "<changes>", description=self.description)
 
     def to_nested(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
@@ -318,8 +965,9 @@ def check_value(source: str, key: str, value: Any) -> Any:
             names = [p.name for p in PARAMS if p.section == section]
             hint = did_you_mean(key.split(".", 1)[1] if "." in key else "", names)
             raise ScenarioError(source, key, f"unknown parameter{hint}; `buddysim params` lists them")
-        raise ScenarioError(source, str(key), f"unknown parameter{did_you_mean(str(key), PARAM_BY_KEY)}; "
-                                              "`buddysim params` lists them")
+        raise ScenarioError(
+            source, str(key), f"unknown parameter{did_you_mean(str(key), PARAM_BY_KEY)}; `buddysim params` lists them"
+        )
     p = PARAM_BY_KEY[key]
     kind = p.kind
     if kind is bool:
@@ -330,8 +978,7 @@ def check_value(source: str, key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ScenarioError(source, key, f"expected {p.allowed()}, got {_show(value)}")
         if p.choices and value not in p.choices:
-            raise ScenarioError(source, key, f"expected {p.allowed()}, got {value!r}"
-                                             f"{did_you_mean(value, p.choices)}")
+            raise ScenarioError(source, key, f"expected {p.allowed()}, got {value!r}{did_you_mean(value, p.choices)}")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(source, key, f"expected {p.allowed()}, got {_show(value)}")
@@ -350,8 +997,14 @@ def check_value(source: str, key: str, value: Any) -> Any:
 
 
 def _show(value: Any) -> str:
-    kind = {bool: "a boolean", str: "a string", int: "an integer", float: "a number",
-            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+    kind = {
+        bool: "a boolean",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
     text = repr(value)
     if len(text) > 40:
         text = text[:37] + "..."
@@ -366,29 +1019,40 @@ def _check_cross(source: str, v: Mapping[str, Any]) -> None:
     if v["staff.growth_per_year"] != 0.0:
         others = [m for m in MECHANISMS if v[f"mechanisms.{m}"] and m not in GROWTH_MECHANISMS]
         if others:
-            raise ScenarioError(source, "staff.growth_per_year",
-                                f"growth or decline ({v['staff.growth_per_year']:g}/yr) is implemented for the "
-                                f"staff-demography submodel only; switch off in [mechanisms]: {', '.join(others)} "
-                                f"(allowed with growth: {', '.join(GROWTH_MECHANISMS)})")
+            raise ScenarioError(
+                source,
+                "staff.growth_per_year",
+                f"growth or decline ({v['staff.growth_per_year']:g}/yr) is implemented for the "
+                f"staff-demography submodel only; switch off in [mechanisms]: {', '.join(others)} "
+                f"(allowed with growth: {', '.join(GROWTH_MECHANISMS)})",
+            )
     share = v["organisations.share_clinical"] + v["organisations.share_managerial"]
     if share > 1.0 + 1e-12:
-        raise ScenarioError(source, "organisations.share_managerial",
-                            f"share_clinical + share_managerial must not exceed 1 (got {share:g})")
+        raise ScenarioError(
+            source,
+            "organisations.share_managerial",
+            f"share_clinical + share_managerial must not exceed 1 (got {share:g})",
+        )
     for mean_key, sd_key in _BETA_PAIRS:
         m, s = v[mean_key], v[sd_key]
         if 0.0 < m < 1.0 and s > 0.0 and s * s >= m * (1.0 - m):
             limit = math.sqrt(m * (1.0 - m))
-            raise ScenarioError(source, sd_key,
-                                f"{s:g} is too wide for {mean_key} = {m:g}: a 0-1 attitude with that "
-                                f"mean needs sd < {limit:.3f}")
+            raise ScenarioError(
+                source,
+                sd_key,
+                f"{s:g} is too wide for {mean_key} = {m:g}: a 0-1 attitude with that mean needs sd < {limit:.3f}",
+            )
 
 
 def _flatten(source: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for section, body in doc.items():
         if section not in SECTIONS:
-            raise ScenarioError(source, section, "unknown section" + did_you_mean(section, SECTIONS)
-                                + "; sections are " + ", ".join(SECTIONS))
+            raise ScenarioError(
+                source,
+                section,
+                "unknown section" + did_you_mean(section, SECTIONS) + "; sections are " + ", ".join(SECTIONS),
+            )
         if not isinstance(body, dict):
             raise ScenarioError(source, section, f"expected a table [{section}], got {_show(body)}")
         for name, value in body.items():
@@ -402,10 +1066,8 @@ def scenario_from_toml(text: str, *, source: str = "<string>", name: str | None 
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, None, f"not valid TOML: {exc}") from None
-    description = "\n".join(line[1:].strip() for line in text.splitlines()[:12]
-                            if line.startswith("#")).strip()
-    return Scenario(_flatten(source, doc), name=name or "<string>", source=source,
-                    description=description)
+    description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
+    return Scenario(_flatten(source, doc), name=name or "<string>", source=source, description=description)
 
 
 def load_scenario(path: str | Path | None = None, **changes: Any) -> Scenario:

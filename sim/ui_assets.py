@@ -50,13 +50,16 @@ def install(log=print) -> Path:
         return root
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm is needed once to fetch Solara's browser assets (apt-get install npm, or Node.js); "
-                           "after that the UI works offline")
+        raise RuntimeError(
+            "npm is needed once to fetch Solara's browser assets (apt-get install npm, or Node.js); "
+            "after that the UI works offline"
+        )
     for spec in todo:
         log(f"fetching {spec} from the npm registry")
         with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run([npm, "pack", spec, "--pack-destination", tmp, "--silent"], capture_output=True,
-                                 text=True, timeout=300)
+            out = subprocess.run(
+                [npm, "pack", spec, "--pack-destination", tmp, "--silent"], capture_output=True, text=True, timeout=300
+            )
             if out.returncode:
                 raise RuntimeError(f"npm pack {spec} failed: {out.stderr.strip()[-500:]}")
             tgz = next(Path(tmp).glob("*.tgz"))

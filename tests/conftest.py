@@ -5,17 +5,21 @@ from hypothesis import HealthCheck, settings
 
 from sim import Scenario
 
-settings.register_profile("default", deadline=None, max_examples=30,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", deadline=None, max_examples=30, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", deadline=None, max_examples=400,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("default", deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", deadline=None, max_examples=30, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("thorough", deadline=None, max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 # HYPOTHESIS_PROFILE=thorough for a long bug hunt; CI is derandomized so a red run is reproducible.
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
-SMALL = {"organisations.staff_a": 60, "organisations.staff_b": 90, "organisations.team_size": 10,
-         "partnership.ties_per_100_staff": 40.0, "run.steps": 30}
+SMALL = {
+    "organisations.staff_a": 60,
+    "organisations.staff_b": 90,
+    "organisations.team_size": 10,
+    "partnership.ties_per_100_staff": 40.0,
+    "run.steps": 30,
+}
 
 
 @pytest.fixture

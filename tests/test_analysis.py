@@ -115,7 +115,9 @@ def test_compare_scenarios_with_common_seeds(tmp_path):
     assert list(comp.table.index) == ["base", "same", "rivals"]
     same = comp.differences[comp.differences["scenario"] == "same"]
     assert (same["estimate"] == 0).all() and (same["verdict"] == "no detectable difference").all()
-    rivals = comp.differences[(comp.differences["scenario"] == "rivals") & (comp.differences["measure"] == "mean trust_min")]
+    rivals = comp.differences[
+        (comp.differences["scenario"] == "rivals") & (comp.differences["measure"] == "mean trust_min")
+    ]
     assert rivals["verdict"].iloc[0] == "lower than base" and rivals["method"].iloc[0] == "bootstrap, paired by seed"
     text = comp.to_text()
     assert "Wilson" in text and "Newcombe" in text and "Differences against base" in text
@@ -129,22 +131,40 @@ def test_compare_scenarios_with_common_seeds(tmp_path):
 def test_compare_run_folders_and_cli(tmp_path):
     a = small_scenario(tmp_path, "base")
     for name in ("one", "two"):
-        p = subprocess.run([PY, "-m", "sim", "run", a, "-r", "3", "--out", tmp_path / name, "--no-plots", "-q"],
-                           capture_output=True, text=True, cwd=ROOT)
+        p = subprocess.run(
+            [PY, "-m", "sim", "run", a, "-r", "3", "--out", tmp_path / name, "--no-plots", "-q"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         assert p.returncode == 0, p.stderr
-    p = subprocess.run([PY, "-m", "sim", "compare", tmp_path / "one", tmp_path / "two", "--out", tmp_path / "cmp"],
-                       capture_output=True, text=True, cwd=ROOT)
+    p = subprocess.run(
+        [PY, "-m", "sim", "compare", tmp_path / "one", tmp_path / "two", "--out", tmp_path / "cmp"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert p.returncode == 0, p.stderr
     assert "no detectable difference" in p.stdout
     assert (tmp_path / "cmp" / "compare.md").exists() and (tmp_path / "cmp" / "compare.png").exists()
-    p = subprocess.run([PY, "-m", "sim", "compare", a, tmp_path / "nothing.toml"], capture_output=True, text=True,
-                       cwd=ROOT)
+    p = subprocess.run(
+        [PY, "-m", "sim", "compare", a, tmp_path / "nothing.toml"], capture_output=True, text=True, cwd=ROOT
+    )
     assert p.returncode == 2 and "no such file" in p.stderr and "Traceback" not in p.stderr
 
 
 # --- reports -------------------------------------------------------------------------------------------------
-SECTION_IDS = ("overview", "shares-by-parameter", "phase-diagram", "trajectories", "outcome-times", "sensitivity",
-               "discovery", "manifest", "methods")
+SECTION_IDS = (
+    "overview",
+    "shares-by-parameter",
+    "phase-diagram",
+    "trajectories",
+    "outcome-times",
+    "sensitivity",
+    "discovery",
+    "manifest",
+    "methods",
+)
 
 
 def finished_sweep(tmp_path, design_block, name):
@@ -152,7 +172,7 @@ def finished_sweep(tmp_path, design_block, name):
     f = tmp_path / f"{name}.toml"
     f.write_text(f"""# {name}
 [experiment]
-scenario = "{ROOT / 'scenarios' / 'baseline.toml'}"
+scenario = "{ROOT / "scenarios" / "baseline.toml"}"
 {design}
 seed = 4
 [vary{vary}
@@ -171,8 +191,9 @@ every = 5
 
 
 def check_report(folder, out=None):
-    p = subprocess.run([PY, "-m", "sim", "report", folder] + (["--out", out] if out else []), capture_output=True,
-                       text=True, cwd=ROOT)
+    p = subprocess.run(
+        [PY, "-m", "sim", "report", folder] + (["--out", out] if out else []), capture_output=True, text=True, cwd=ROOT
+    )
     assert p.returncode == 0, p.stderr
     html = Path(out or folder / "report.html").read_text()
     for sid in SECTION_IDS:
@@ -183,28 +204,38 @@ def check_report(folder, out=None):
 
 
 def test_report_of_a_grid_sweep(tmp_path):
-    folder = finished_sweep(tmp_path, 'design = "grid"\nreplications = 3\n'
-                                      '[vary."system.competition"]\nvalues = [0.1, 0.5, 0.9]\n'
-                                      '[vary."staff.union_stance"]\nvalues = ["excluded", "partner"]\n', "grid")
+    folder = finished_sweep(
+        tmp_path,
+        'design = "grid"\nreplications = 3\n'
+        '[vary."system.competition"]\nvalues = [0.1, 0.5, 0.9]\n'
+        '[vary."staff.union_stance"]\nvalues = ["excluded", "partner"]\n',
+        "grid",
+    )
     html = check_report(folder)
     assert "Phase diagram: share" not in html or html.count("data:image/png;base64,") >= 6
     assert "need a sobol or morris design" in html
-    p = subprocess.run([PY, "-m", "sim", "discover", folder, "--outcome", "bedded_in"], capture_output=True,
-                       text=True, cwd=ROOT)
+    p = subprocess.run(
+        [PY, "-m", "sim", "discover", folder, "--outcome", "bedded_in"], capture_output=True, text=True, cwd=ROOT
+    )
     assert p.returncode == 0 and "PRIM scenario discovery for 'bedded_in'" in p.stdout, p.stderr
     p = subprocess.run([PY, "-m", "sim", "sensitivity", folder], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and "sobol or morris" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_report_of_a_sobol_sweep_has_indices(tmp_path):
-    folder = finished_sweep(tmp_path, 'design = "sobol"\nsamples = 8\nreplications = 1\n'
-                                      '[vary."system.competition"]\nlow = 0.0\nhigh = 1.0\n'
-                                      '[vary."leadership.turnover_a"]\nlow = 0.1\nhigh = 3.0\n', "sobol")
+    folder = finished_sweep(
+        tmp_path,
+        'design = "sobol"\nsamples = 8\nreplications = 1\n'
+        '[vary."system.competition"]\nlow = 0.0\nhigh = 1.0\n'
+        '[vary."leadership.turnover_a"]\nlow = 0.1\nhigh = 3.0\n',
+        "sobol",
+    )
     html = check_report(folder, folder / "r.html")
     section = re.search(r'<section id="sensitivity">(.*?)</section>', html, re.S).group(1)
     assert "data:image/png;base64," in section and "ST_conf" in section
-    p = subprocess.run([PY, "-m", "sim", "sensitivity", folder, "--csv", folder / "s.csv"], capture_output=True,
-                       text=True, cwd=ROOT)
+    p = subprocess.run(
+        [PY, "-m", "sim", "sensitivity", folder, "--csv", folder / "s.csv"], capture_output=True, text=True, cwd=ROOT
+    )
     assert p.returncode == 0, p.stderr
     table = pd.read_csv(folder / "s.csv")
     assert set(table["parameter"]) == {"system.competition", "leadership.turnover_a"}

@@ -18,7 +18,7 @@ def calibration_file(tmp_path, extra=""):
     f = tmp_path / "cal.toml"
     f.write_text(f"""
 [calibration]
-scenario = "{(ROOT / 'scenarios' / 'baseline.toml').as_posix()}"
+scenario = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"
 samples = 24
 replications = 1
 seed = 5
@@ -39,13 +39,14 @@ def test_abc_concentrates_the_posterior_near_the_target(tmp_path):
     draws = pd.read_csv(tmp_path / "out" / "draws.csv")
     accepted = pd.read_csv(tmp_path / "out" / "accepted.csv")
     assert len(draws) == 24 and len(accepted) == 6
-    assert accepted["distance"].max() <= draws["distance"].sort_values().iloc[5]   # the 6 closest draws
+    assert accepted["distance"].max() <= draws["distance"].sort_values().iloc[5]  # the 6 closest draws
     # the accepted draws reproduce the target far better than the prior as a whole
     assert abs(accepted["staff_turnover_per_year"].mean() - 0.12) < 0.02
     assert accepted["staff.turnover_per_year"].std() < 0.5 * draws["staff.turnover_per_year"].std()
     cal = load_scenario(tmp_path / "out" / "calibrated.toml")
-    assert cal["staff.turnover_per_year"] == pytest.approx(summary["posterior"]["staff.turnover_per_year"]["median"],
-                                                           abs=1e-4)
+    assert cal["staff.turnover_per_year"] == pytest.approx(
+        summary["posterior"]["staff.turnover_per_year"]["median"], abs=1e-4
+    )
     saved = json.loads((tmp_path / "out" / "calibration.json").read_text())
     assert saved["accepted"] == 6 and (tmp_path / "out" / "posterior.png").exists()
 
@@ -56,10 +57,13 @@ def test_bundled_calibration_file_loads():
     assert all(t["source"] for t in cal.targets.values())
 
 
-@pytest.mark.parametrize("extra, fragment", [
-    ("[target.bedded_in_by_week_5]\nvalue = 0.4\nsd = 0.1\n", "did you mean 'bedded_in_by_week_52'"),
-    ("[target.share_failed]\nvalue = 0.4\nsd = 0\n", "sd = <number > 0>"),
-])
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        ("[target.bedded_in_by_week_5]\nvalue = 0.4\nsd = 0.1\n", "did you mean 'bedded_in_by_week_52'"),
+        ("[target.share_failed]\nvalue = 0.4\nsd = 0\n", "sd = <number > 0>"),
+    ],
+)
 def test_bad_calibration_files_are_named(tmp_path, extra, fragment):
     f = calibration_file(tmp_path, extra)
     with pytest.raises(ScenarioError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):

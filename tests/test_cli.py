@@ -15,8 +15,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def buddysim(*args, cwd=ROOT, env=None):
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def test_run_one_scenario_writes_summary_series_events_and_figure(tmp_path):
@@ -44,8 +50,9 @@ def test_replications_give_shares_with_intervals_and_reproduce_alone(tmp_path):
     # Any replication can be rerun alone from its recorded seed, with the same result.
     third = summary["runs"][2]
     alone = tmp_path / "alone"
-    p = buddysim("run", "scenarios/mixed_messages.toml", "--seed", third["seed"], "--steps", 30,
-                 "--out", alone, "--no-plots")
+    p = buddysim(
+        "run", "scenarios/mixed_messages.toml", "--seed", third["seed"], "--steps", 30, "--out", alone, "--no-plots"
+    )
     assert p.returncode == 0, p.stderr
     again = json.loads((alone / "summary.json").read_text())["runs"][0]
     assert again["outcome"] == third["outcome"] and again["final"] == third["final"]
@@ -59,20 +66,31 @@ def test_same_seed_same_bytes_across_processes(tmp_path):
     outs = []
     for k, hashseed in enumerate(("1", "2")):
         out = tmp_path / str(k)
-        p = buddysim("run", "scenarios/unstable_leadership.toml", "--steps", 30, "--out", out, "--no-plots",
-                     env={"PYTHONHASHSEED": hashseed})
+        p = buddysim(
+            "run",
+            "scenarios/unstable_leadership.toml",
+            "--steps",
+            30,
+            "--out",
+            out,
+            "--no-plots",
+            env={"PYTHONHASHSEED": hashseed},
+        )
         assert p.returncode == 0, p.stderr
         outs.append(pd.read_parquet(out / "series.parquet"))
     pd.testing.assert_frame_equal(outs[0], outs[1], check_exact=True)
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["run", "{bad}"], "leadership.turnover_a: expected a number from 0 to 52"),
-    (["validate", "{bad}"], "leadership.turnover_a"),
-    (["run", "{missing}"], "no such file"),
-    (["run", "--seed", "abc"], "expected a whole number"),
-    (["run", "-r", "0"], "expected a whole number >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "{bad}"], "leadership.turnover_a: expected a number from 0 to 52"),
+        (["validate", "{bad}"], "leadership.turnover_a"),
+        (["run", "{missing}"], "no such file"),
+        (["run", "--seed", "abc"], "expected a whole number"),
+        (["run", "-r", "0"], "expected a whole number >= 1"),
+    ],
+)
 def test_bad_input_exit_2_with_a_message_and_no_traceback(tmp_path, args, fragment):
     bad = tmp_path / "bad.toml"
     bad.write_text('[leadership]\nturnover_a = "often"\n')
@@ -118,8 +136,22 @@ def test_growth_with_submodels_that_need_filled_posts_is_refused(tmp_path):
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "staff.growth_per_year" in p.stderr and "messaging" in p.stderr and "peer_influence" not in p.stderr
     ok = tmp_path / "grow_ok.toml"
-    ok.write_text("[staff]\ngrowth_per_year = 0.1\n\n[mechanisms]\n" + "".join(
-        f"{m} = false\n" for m in ("messaging", "engagement", "unions", "initiative_load", "joint_working",
-                                   "competition", "peer_influence", "adoption", "embedding")))
+    ok.write_text(
+        "[staff]\ngrowth_per_year = 0.1\n\n[mechanisms]\n"
+        + "".join(
+            f"{m} = false\n"
+            for m in (
+                "messaging",
+                "engagement",
+                "unions",
+                "initiative_load",
+                "joint_working",
+                "competition",
+                "peer_influence",
+                "adoption",
+                "embedding",
+            )
+        )
+    )
     p = buddysim("run", ok, "--steps", 20, "--out", tmp_path / "out", "--no-plots")
     assert p.returncode == 0, p.stderr

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim import BuddyingModel, Scenario
+from sim import BuddyingModel
 from sim.model.params import derive
 from sim.model.state import build_initial_state
 from sim.validation.docking import deffuant_scenario, major_clusters
@@ -30,12 +30,12 @@ def test_peer_influence_alone_well_mixed_is_exactly_deffuant_weisbuch():
     # Replay the same random stream: initial state, then one random perfect matching per step.
     rng = np.random.default_rng(42)
     x = build_initial_state(derive(sc), rng).culture
-    assert np.all(np.abs(x - 0.5) <= 0.5) and 0.25 < x.std() < 0.33          # uniform on [0, 1]
+    assert np.all(np.abs(x - 0.5) <= 0.5) and 0.25 < x.std() < 0.33  # uniform on [0, 1]
     for _ in range(25):
         model.step()
         perm = rng.permutation(x.size)
         x = textbook_dw(x, 0.2, 0.3, zip(perm[0::2], perm[1::2]))
-        assert np.array_equal(model.state.culture, x)                         # bit for bit
+        assert np.array_equal(model.state.culture, x)  # bit for bit
 
 
 @pytest.mark.parametrize("d, expected", [(0.5, {1}), (0.3, {1}), (0.2, {2}), (0.15, {3}), (0.1, {4, 5})])
@@ -47,7 +47,7 @@ def test_cluster_counts_match_deffuant_et_al(d, expected):
         model.run_to_end()
         clusters = major_clusters(model.state.culture)
         counts.append(len(clusters))
-        assert sum(c.size for c in clusters) >= 0.95 * model.state.n   # almost nobody is left between clusters
+        assert sum(c.size for c in clusters) >= 0.95 * model.state.n  # almost nobody is left between clusters
     assert set(counts) <= expected, counts
 
 
@@ -55,8 +55,8 @@ def test_cluster_counts_match_deffuant_et_al(d, expected):
 from pathlib import Path  # noqa: E402
 
 from sim import run  # noqa: E402
-from sim.validation.docking import rate_equation  # noqa: E402
 from sim.sweep.design import load_experiment  # noqa: E402
+from sim.validation.docking import rate_equation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,8 +99,7 @@ def test_docking_experiment_files_are_the_docking_setup():
     assert dict(exp.scenario_for(point)) == dict(deffuant_scenario(0.25, 0.3, 1000, 1000))
     size = load_experiment(ROOT / "validation" / "docking" / "bounded_confidence_size.toml")
     sc = size.scenario_for({"culture.confidence_bound": 0.25, "organisations.staff_b": 900})
-    ref = deffuant_scenario(0.25, 0.5, 1000, 500).replace({"organisations.staff_a": 100,
-                                                            "organisations.staff_b": 900})
+    ref = deffuant_scenario(0.25, 0.5, 1000, 500).replace({"organisations.staff_a": 100, "organisations.staff_b": 900})
     assert dict(sc) == dict(ref)
     assert exp.final and size.final
 

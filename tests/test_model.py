@@ -14,9 +14,20 @@ from sim.scenario import MECHANISMS
 from .conftest import SMALL
 
 ATTITUDES = ("culture", "tp", "tl", "loyalty", "fatigue")
-FREE = [p for p in PARAMS if p.section not in ("run", "mechanisms") and p.key not in (
-    "organisations.staff_a", "organisations.staff_b", "organisations.team_size", "organisations.teams_per_department",
-    "organisations.team_degree", "leadership.exec_team_size")]
+FREE = [
+    p
+    for p in PARAMS
+    if p.section not in ("run", "mechanisms")
+    and p.key
+    not in (
+        "organisations.staff_a",
+        "organisations.staff_b",
+        "organisations.team_size",
+        "organisations.teams_per_department",
+        "organisations.team_degree",
+        "leadership.exec_team_size",
+    )
+]
 
 
 @st.composite
@@ -108,9 +119,15 @@ WRITES = {
     "staff_turnover": set(STAFF) | set(TIES),
 }
 #: Parameter changes that make each submodel's effect certain to show within the run.
-LIVELY = {"leadership.turnover_a": 20.0, "leadership.turnover_b": 20.0, "staff.turnover_per_year": 3.0,
-          "organisations.adoption_a": 0.5, "staff.union_stance": "excluded", "run.steps": 20,
-          "partnership.tie_growth_prob": 0.5}
+LIVELY = {
+    "leadership.turnover_a": 20.0,
+    "leadership.turnover_b": 20.0,
+    "staff.turnover_per_year": 3.0,
+    "organisations.adoption_a": 0.5,
+    "staff.union_stance": "excluded",
+    "run.steps": 20,
+    "partnership.tie_growth_prob": 0.5,
+}
 
 
 def only(mechanisms, **extra):
@@ -149,7 +166,7 @@ def test_unions_switch_removes_union_amplification():
     b.run_to_end()
     members = a.state.union
     assert np.array_equal(a.state.tl[~members], b.state.tl[~members])  # non-members: unions change nothing
-    assert not np.allclose(a.state.tl[members], b.state.tl[members])   # members: excluded unions pull trust down
+    assert not np.allclose(a.state.tl[members], b.state.tl[members])  # members: excluded unions pull trust down
     assert b.state.tl[members].mean() < a.state.tl[members].mean()
 
 
@@ -167,7 +184,7 @@ def test_work_network_is_a_clustered_small_world():
     g = model.network(include_cross=False)
     degrees = np.array([d for _, d in g.degree()])
     assert 5.0 < degrees.mean() <= 6.0
-    assert nx.average_clustering(g) > 0.3                        # teams are cliquish
+    assert nx.average_clustering(g) > 0.3  # teams are cliquish
     assert nx.number_connected_components(g) < 0.02 * g.number_of_nodes()
     random = nx.gnm_random_graph(g.number_of_nodes(), g.number_of_edges(), seed=1)
     assert nx.average_clustering(g) > 20 * nx.average_clustering(random)
@@ -178,6 +195,7 @@ def test_work_network_is_a_clustered_small_world():
 def test_cross_ties_follow_history_geography_and_scope():
     def ties(**kw):
         return BuddyingModel(Scenario({**SMALL, **kw}), 1, agent_views=False).state.x_u.size
+
     assert ties(**{"system.history": 0.8}) > ties() > ties(**{"system.history": -0.8}) >= 0
     assert ties(**{"system.geographic_proximity": 1.0}) > ties(**{"system.geographic_proximity": 0.2})
     assert ties(**{"partnership.bridge_scope": "leaders"}) == 0
@@ -186,11 +204,13 @@ def test_cross_ties_follow_history_geography_and_scope():
 
 
 def test_cross_ties_grow_with_success_and_decay_without_contact():
-    grow = run(Scenario({**SMALL, "partnership.base_success": 0.99, "partnership.tie_growth_prob": 0.5,
-                         "run.steps": 40}), 2).series
+    grow = run(
+        Scenario({**SMALL, "partnership.base_success": 0.99, "partnership.tie_growth_prob": 0.5, "run.steps": 40}), 2
+    ).series
     assert grow["cross_ties"].iloc[-1] > grow["cross_ties"].iloc[0]
-    fade = run(Scenario({**SMALL, "partnership.meetings_per_year": 0.0, "partnership.tie_decay": 0.2,
-                         "run.steps": 40}), 2).series
+    fade = run(
+        Scenario({**SMALL, "partnership.meetings_per_year": 0.0, "partnership.tie_decay": 0.2, "run.steps": 40}), 2
+    ).series
     assert fade["cross_ties"].iloc[-1] == 0 < fade["cross_ties"].iloc[0]
 
 
@@ -207,16 +227,22 @@ def test_mesa_agents_are_views_onto_the_arrays(small):
     assert agent.culture == model.state.culture[agent.index]
     agent.trust_partner = 0.123
     assert model.state.tp[agent.index] == 0.123
-    ceo = [ld for ld in model.leaders("A") if ld.seat == 0][0]
+    ceo = next(ld for ld in model.leaders("A") if ld.seat == 0)
     assert 0.0 <= ceo.commitment <= 1.0 and 0.0 <= ceo.visibility <= 1.0
     assert np.mean(model.staff("A").get("culture")) == pytest.approx(model.metrics["culture_a"])
 
 
 # --- outcomes -----------------------------------------------------------------------------------------
 def metrics(trust, adoption, board, ta=None):
-    return {"trust_min": trust, "adoption_min": adoption, "board_min": board,
-            "partner_trust_a": trust if ta is None else ta, "partner_trust_b": 1.0,
-            "board_commitment_a": board, "board_commitment_b": 1.0}
+    return {
+        "trust_min": trust,
+        "adoption_min": adoption,
+        "board_min": board,
+        "partner_trust_a": trust if ta is None else ta,
+        "partner_trust_b": 1.0,
+        "board_commitment_a": board,
+        "board_commitment_b": 1.0,
+    }
 
 
 def tracker():
@@ -282,14 +308,25 @@ def test_agent_views_say_which_posts_are_filled_when_headcounts_change():
     from sim.scenario import MECHANISMS
 
     only = {f"mechanisms.{m}": m == "staff_turnover" for m in MECHANISMS}
-    sc = Scenario({"organisations.staff_a": 50, "organisations.staff_b": 60, "organisations.team_size": 10,
-                   "staff.growth_per_year": 0.5, "staff.turnover_per_year": 1.0, "run.steps": 52, **only})
+    sc = Scenario(
+        {
+            "organisations.staff_a": 50,
+            "organisations.staff_b": 60,
+            "organisations.team_size": 10,
+            "staff.growth_per_year": 0.5,
+            "staff.turnover_per_year": 1.0,
+            "run.steps": 52,
+            **only,
+        }
+    )
     model = BuddyingModel(sc, 3)
     staff = [a for a in model.agents if hasattr(a, "in_post")]
     assert sum(a.in_post for a in staff) == 110 < len(staff)
     model.run_to_end()
     rec = model.records[-1]
     assert sum(a.in_post for a in staff) == rec["headcount_a"] + rec["headcount_b"] == 165
-    assert all(a.in_post for a in BuddyingModel(Scenario({"organisations.staff_a": 20,
-                                                          "organisations.staff_b": 20}), 1).agents
-               if hasattr(a, "in_post"))
+    assert all(
+        a.in_post
+        for a in BuddyingModel(Scenario({"organisations.staff_a": 20, "organisations.staff_b": 20}), 1).agents
+        if hasattr(a, "in_post")
+    )

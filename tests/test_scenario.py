@@ -43,26 +43,39 @@ def test_file_states_only_what_it_changes(tmp_path):
 
 
 def test_round_trip_through_toml():
-    sc = Scenario({"leadership.turnover_a": 1.2, "staff.union_stance": "partner", "mechanisms.unions": False,
-                   "organisations.staff_a": 300})
+    sc = Scenario(
+        {
+            "leadership.turnover_a": 1.2,
+            "staff.union_stance": "partner",
+            "mechanisms.unions": False,
+            "organisations.staff_a": 300,
+        }
+    )
     again = scenario_from_toml(sc.to_toml())
     assert again == sc
 
 
-@pytest.mark.parametrize("text, key, fragment", [
-    ("[leadership]\nturnover_aa = 1.0\n", "leadership.turnover_aa", "did you mean 'turnover_a'"),
-    ("[leadershp]\nturnover_a = 1.0\n", "leadershp", "did you mean 'leadership'"),
-    ("[leadership]\nturnover_a = \"high\"\n", "leadership.turnover_a", "expected a number from 0 to 52"),
-    ("[leadership]\nturnover_a = 99.0\n", "leadership.turnover_a", "out of range"),
-    ("[organisations]\nstaff_a = 10.5\n", "organisations.staff_a", "expected an integer"),
-    ("[organisations]\nstaff_a = true\n", "organisations.staff_a", "got a boolean"),
-    ("[staff]\nunion_stance = \"partners\"\n", "staff.union_stance", "did you mean 'partner'"),
-    ("[mechanisms]\nmessaging = 1\n", "mechanisms.messaging", "expected true or false"),
-    ("leadership = 3\n", "leadership", "expected a table"),
-    ("[organisations]\nshare_clinical = 0.8\nshare_managerial = 0.3\n", "organisations.share_managerial", "must not exceed 1"),
-    ("[organisations]\nculture_a = 0.02\nattitude_sd = 0.3\n", "organisations.attitude_sd", "too wide"),
-    ("[system]\nhistory = nan\n", "system.history", "expected a number"),
-])
+@pytest.mark.parametrize(
+    "text, key, fragment",
+    [
+        ("[leadership]\nturnover_aa = 1.0\n", "leadership.turnover_aa", "did you mean 'turnover_a'"),
+        ("[leadershp]\nturnover_a = 1.0\n", "leadershp", "did you mean 'leadership'"),
+        ('[leadership]\nturnover_a = "high"\n', "leadership.turnover_a", "expected a number from 0 to 52"),
+        ("[leadership]\nturnover_a = 99.0\n", "leadership.turnover_a", "out of range"),
+        ("[organisations]\nstaff_a = 10.5\n", "organisations.staff_a", "expected an integer"),
+        ("[organisations]\nstaff_a = true\n", "organisations.staff_a", "got a boolean"),
+        ('[staff]\nunion_stance = "partners"\n', "staff.union_stance", "did you mean 'partner'"),
+        ("[mechanisms]\nmessaging = 1\n", "mechanisms.messaging", "expected true or false"),
+        ("leadership = 3\n", "leadership", "expected a table"),
+        (
+            "[organisations]\nshare_clinical = 0.8\nshare_managerial = 0.3\n",
+            "organisations.share_managerial",
+            "must not exceed 1",
+        ),
+        ("[organisations]\nculture_a = 0.02\nattitude_sd = 0.3\n", "organisations.attitude_sd", "too wide"),
+        ("[system]\nhistory = nan\n", "system.history", "expected a number"),
+    ],
+)
 def test_bad_values_are_named(tmp_path, text, key, fragment):
     f = tmp_path / "bad.toml"
     f.write_text(text)
@@ -94,7 +107,7 @@ def test_missing_and_non_utf8_files(tmp_path):
 def test_scenario_text_is_never_evaluated(tmp_path):
     marker = tmp_path / "pwned"
     f = tmp_path / "evil.toml"
-    f.write_text(f'[staff]\nunion_stance = "__import__(\'os\').system(\'touch {marker}\')"\n')
+    f.write_text(f"[staff]\nunion_stance = \"__import__('os').system('touch {marker}')\"\n")
     with pytest.raises(ScenarioError, match="expected one of"):
         load_scenario(f)
     assert not marker.exists()
@@ -102,8 +115,13 @@ def test_scenario_text_is_never_evaluated(tmp_path):
 
 # --- fuzzing: generated TOML documents never produce anything but a Scenario or a ScenarioError
 _names = st.sampled_from([p.name for p in PARAMS]) | st.text(string.ascii_lowercase + "_", min_size=1, max_size=12)
-_values = (st.integers(-10**20, 10**20) | st.floats(allow_nan=True, allow_infinity=True) | st.booleans()
-           | st.text(max_size=10) | st.lists(st.integers(), max_size=3))
+_values = (
+    st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.booleans()
+    | st.text(max_size=10)
+    | st.lists(st.integers(), max_size=3)
+)
 
 
 def _toml_value(v):
@@ -118,15 +136,21 @@ def _toml_value(v):
     return str(v)
 
 
-@given(st.dictionaries(st.sampled_from(SECTIONS) | st.text(string.ascii_lowercase, min_size=1, max_size=8),
-                       st.dictionaries(_names, _values, max_size=5), max_size=4))
+@given(
+    st.dictionaries(
+        st.sampled_from(SECTIONS) | st.text(string.ascii_lowercase, min_size=1, max_size=8),
+        st.dictionaries(_names, _values, max_size=5),
+        max_size=4,
+    )
+)
 def test_generated_documents_never_traceback(doc):
-    text = "".join(f"[{sec}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in body.items())
-                   for sec, body in doc.items())
+    text = "".join(
+        f"[{sec}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in body.items()) for sec, body in doc.items()
+    )
     try:
         sc = scenario_from_toml(text, source="fuzz.toml")
     except ScenarioError as exc:
-        assert str(exc).startswith("fuzz.toml: ")
+        assert str(exc).startswith("fuzz.toml: ")  # noqa: PT017  (a fuzz test: either outcome is allowed)
     else:
         assert isinstance(sc, Scenario)
 

@@ -20,14 +20,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 if not Path(CHROMIUM).exists() or not shutil.which("npm"):
     if os.environ.get("BUDDYSIM_REQUIRE_BROWSER"):
         raise RuntimeError(f"the UI test needs {CHROMIUM} and npm (BUDDYSIM_REQUIRE_BROWSER is set)")
-    pytest.skip("needs Debian's chromium (apt-get install chromium) and npm; .ci/run installs them",
-                allow_module_level=True)
+    pytest.skip(
+        "needs Debian's chromium (apt-get install chromium) and npm; .ci/run installs them", allow_module_level=True
+    )
 playwright = pytest.importorskip("playwright.sync_api")
 
 
@@ -41,9 +49,14 @@ def free_port() -> int:
 def server(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("ui") / "server.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "sim", "ui", "--port", str(port)], cwd=ROOT, stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim", "ui", "--port", str(port)],
+            cwd=ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 240  # the first start may fetch the browser assets from the npm registry
     while time.time() < deadline:
@@ -130,7 +143,7 @@ def test_a_teacher_drives_the_demo(server, browser, tmp_path):
     assert played > 3
 
     # Moving a slider rebuilds the model (a reset to week 0).
-    slider = page.locator(".v-slider__thumb-container").nth(1)   # messaging alignment
+    slider = page.locator(".v-slider__thumb-container").nth(1)  # messaging alignment
     slider.focus()
     page.keyboard.press("ArrowRight")
     wait_time(page, lambda t: t == 0)

@@ -10,15 +10,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_validation_page_builds_from_its_experiments(tmp_path):
     out, figures, results = tmp_path / "docs" / "validation.md", tmp_path / "figures", tmp_path / "results"
-    p = subprocess.run([sys.executable, "validation/build.py", "--quick", "--workers", "2", "--out", out,
-                        "--figures", figures, "--results", results], cwd=ROOT, capture_output=True, text=True,
-                       timeout=600)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "validation/build.py",
+            "--quick",
+            "--workers",
+            "2",
+            "--out",
+            out,
+            "--figures",
+            figures,
+            "--results",
+            results,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     page = out.read_text()
     assert "Quick pipeline check" in page
     assert not re.search(r"\{\{\w+\}\}", page)
-    for heading in ("### 1.1 Bounded confidence", "### 1.2 The bifurcation", "### 1.3 Staff demography",
-                    "## 2. The briefing's claims", "## 3. Calibration to the record"):
+    for heading in (
+        "### 1.1 Bounded confidence",
+        "### 1.2 The bifurcation",
+        "### 1.3 Staff demography",
+        "## 2. The briefing's claims",
+        "## 3. Calibration to the record",
+    ):
         assert heading in page
     for name in ("dw_clusters.png", "bc_bifurcation.png", "hc_demography.png", "abc_posterior.png"):
         assert (figures / name).stat().st_size > 10_000

@@ -27,25 +27,30 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
-import pandas as pd  # noqa: E402
-import demography  # noqa: E402
-import docking  # noqa: E402
+import common
+import demography
+import docking
+import pandas as pd
 
-from sim import load_scenario, run_replications  # noqa: E402
-from sim.validation.calibrate import calibrate, load_calibration  # noqa: E402
-from sim.validation.evidence import check_claims, load_claims, to_markdown  # noqa: E402
-from sim.sweep.design import load_experiment  # noqa: E402
+from sim import load_scenario, run_replications
+from sim.sweep.design import load_experiment
+from sim.validation.calibrate import calibrate, load_calibration
+from sim.validation.evidence import check_claims, load_claims, to_markdown
 
 HERE = common.HERE
 ROOT = common.ROOT
 #: Verdicts the commentary in validation.md.in was written for; a different verdict triggers a warning.
-COMMENTARY_ASSUMES = {"consistent_messaging": "not shown", "time_to_build_relationships": "not shown",
-                      "similar_size": "not shown", "compatible_culture": "holds"}
+COMMENTARY_ASSUMES = {
+    "consistent_messaging": "not shown",
+    "time_to_build_relationships": "not shown",
+    "similar_size": "not shown",
+    "compatible_culture": "holds",
+}
 
 
 def _quick() -> None:
     """Shrink every docking experiment (same files, two replications) and the rate-equation grid."""
+
     def fewer(path):
         exp = load_experiment(path)
         exp.replications = min(exp.replications, 2)
@@ -60,8 +65,11 @@ def evidence(results: Path, replications: int, workers: int | None) -> dict:
     t0 = time.perf_counter()
     # Reuse a finished run of the same claims file, model code and replications (the model is deterministic).
     out = results / "evidence"
-    key = {"claims_sha256": hashlib.sha256((HERE / "claims.toml").read_bytes()).hexdigest(),
-           "replications": replications, "seed": 2013}
+    key = {
+        "claims_sha256": hashlib.sha256((HERE / "claims.toml").read_bytes()).hexdigest(),
+        "replications": replications,
+        "seed": 2013,
+    }
     if common.same_inputs(out, key) and (out / "evidence.csv").exists():
         table = pd.read_csv(out / "evidence.csv")
     else:
@@ -69,14 +77,19 @@ def evidence(results: Path, replications: int, workers: int | None) -> dict:
         common.stamp_inputs(out, key)
         table.to_csv(out / "evidence.csv", index=False)
     counts = table["verdict"].value_counts()
-    warnings = [f"claim {cid!r} is now {v!r} (the commentary discusses it as {COMMENTARY_ASSUMES[cid]!r}): "
-                "re-read the commentary in validation/validation.md.in"
-                for cid, v in zip(table["id"], table["verdict"]) if cid in COMMENTARY_ASSUMES
-                and COMMENTARY_ASSUMES[cid] != v]
-    return {"evidence_table": to_markdown(table).strip(), "evidence_runs": f"{replications}",
-            "evidence_seconds": f"{time.perf_counter() - t0:.0f}",
-            "evidence_counts": ", ".join(f"{counts.get(v, 0)} {v}" for v in ("holds", "not shown", "contradicted")),
-            "_warnings": warnings}
+    warnings = [
+        f"claim {cid!r} is now {v!r} (the commentary discusses it as {COMMENTARY_ASSUMES[cid]!r}): "
+        "re-read the commentary in validation/validation.md.in"
+        for cid, v in zip(table["id"], table["verdict"])
+        if cid in COMMENTARY_ASSUMES and COMMENTARY_ASSUMES[cid] != v
+    ]
+    return {
+        "evidence_table": to_markdown(table).strip(),
+        "evidence_runs": f"{replications}",
+        "evidence_seconds": f"{time.perf_counter() - t0:.0f}",
+        "evidence_counts": ", ".join(f"{counts.get(v, 0)} {v}" for v in ("holds", "not shown", "contradicted")),
+        "_warnings": warnings,
+    }
 
 
 def calibration(results: Path, quick: bool, workers: int | None, figures: Path) -> dict:
@@ -84,35 +97,44 @@ def calibration(results: Path, quick: bool, workers: int | None, figures: Path) 
     if quick:
         text = re.sub(r"(?m)^samples = \d+", "samples = 12", path.read_text())
         text = re.sub(r"(?m)^replications = \d+", "replications = 2", text)
-        text = re.sub(r"(?m)^scenario = \"\.\./", f"scenario = \"{ROOT.as_posix()}/", text)
+        text = re.sub(r"(?m)^scenario = \"\.\./", f'scenario = "{ROOT.as_posix()}/', text)
         path = results / "calibration_quick.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     out = results / "calibration"
     key = {"calibration_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     if out.exists() and not common.same_inputs(out, key):
-        shutil.rmtree(out)          # finished draws are reused only for the same file and model code
+        shutil.rmtree(out)  # finished draws are reused only for the same file and model code
     summary = calibrate(path, out, workers=workers, log=lambda *a: None)
     common.stamp_inputs(out, key)
     figures.mkdir(parents=True, exist_ok=True)
     (figures / "abc_posterior.png").write_bytes((out / "posterior.png").read_bytes())
-    prows = [[f"`{k}`", f"{v['prior'][0]:g}-{v['prior'][1]:g}",
-              f"{v['median']:.3g} [{v['q05']:.3g}, {v['q95']:.3g}]"] for k, v in summary["posterior"].items()]
-    trows = [[name.replace("_", " "), f"{t['target']:g}", f"{t['accepted_mean']:.3g}", f"{t['all_draws_mean']:.3g}"]
-             for name, t in summary["targets"].items()]
+    prows = [
+        [f"`{k}`", f"{v['prior'][0]:g}-{v['prior'][1]:g}", f"{v['median']:.3g} [{v['q05']:.3g}, {v['q95']:.3g}]"]
+        for k, v in summary["posterior"].items()
+    ]
+    trows = [
+        [name.replace("_", " "), f"{t['target']:g}", f"{t['accepted_mean']:.3g}", f"{t['all_draws_mean']:.3g}"]
+        for name, t in summary["targets"].items()
+    ]
     scenario_file = ROOT / "scenarios" / "calibrated_baseline.toml"
-    if not quick:   # the shipped scenario is this calibration's output, with its caveats in the header
+    if not quick:  # the shipped scenario is this calibration's output, with its caveats in the header
         body = (out / "calibrated.toml").read_text()
         body = "\n".join(line for line in body.splitlines() if not line.startswith("#")).lstrip("\n")
-        header = ("# What does the baseline look like when calibrated to the 2013 special-measures record?\n"
-                  f"# Rejection ABC (python validation/build.py; validation/calibration.toml: {summary['draws']} draws x "
-                  f"{summary['replications_per_draw']} runs, {summary['accepted']} accepted):\n"
-                  "# the baseline scenario with the posterior medians. Read the caveats in docs/validation.md\n"
-                  "# section 3 before using it: 'bedded in' is matched to exit from special measures by assumption.\n")
+        header = (
+            "# What does the baseline look like when calibrated to the 2013 special-measures record?\n"
+            f"# Rejection ABC (python validation/build.py; validation/calibration.toml: {summary['draws']} draws x "
+            f"{summary['replications_per_draw']} runs, {summary['accepted']} accepted):\n"
+            "# the baseline scenario with the posterior medians. Read the caveats in docs/validation.md\n"
+            "# section 3 before using it: 'bedded in' is matched to exit from special measures by assumption.\n"
+        )
         scenario_file.write_text(header + "\n" + body)
     shipped = load_scenario(scenario_file)
-    drift = {k: (shipped[k], v["median"]) for k, v in summary["posterior"].items()
-             if abs(shipped[k] - v["median"]) > 1e-3 * max(1.0, abs(v["median"]))}
+    drift = {
+        k: (shipped[k], v["median"])
+        for k, v in summary["posterior"].items()
+        if abs(shipped[k] - v["median"]) > 1e-3 * max(1.0, abs(v["median"]))
+    }
     cal_targets = {n: t for n, t in summary["targets"].items()}
     tol = {n: t["sd"] for n, t in load_calibration(path).targets.items()}
     met = [n for n, t in cal_targets.items() if abs(t["accepted_mean"] - t["target"]) <= tol[n]]
@@ -122,35 +144,52 @@ def calibration(results: Path, quick: bool, workers: int | None, figures: Path) 
     for k, v in summary["posterior"].items():
         # An edge "presses" when the outer tenth of the prior holds well over a tenth of the accepted draws.
         lo, hi = v["prior"]
-        for side, share in (("upper", (accepted[k] > hi - 0.1 * (hi - lo)).mean()),
-                            ("lower", (accepted[k] < lo + 0.1 * (hi - lo)).mean())):
+        for side, share in (
+            ("upper", (accepted[k] > hi - 0.1 * (hi - lo)).mean()),
+            ("lower", (accepted[k] < lo + 0.1 * (hi - lo)).mean()),
+        ):
             if share > 0.25:
                 edges.append(f"`{k}` ({share:.0%} of accepted draws in the {side} tenth of the prior)")
     reading = ["Read honestly (this paragraph is generated from the numbers above): "]
-    reading.append(f"the accepted draws come within one tolerance of {len(met)} of {len(cal_targets)} targets"
-                   + (f" ({', '.join(n.replace('_', ' ') for n in met)})" if met else "")
-                   + (f" and fall short of {', '.join(n.replace('_', ' ') for n in short)}" if short else "")
-                   + ". ")
-    reading.append(("The posterior presses against the prior's edge for " + ", ".join(edges)
-                    + ", so the data would pull it beyond the range allowed here: widen the prior "
-                    "or question the mechanism before relying on the calibrated scenario.") if edges else
-                   "No posterior presses against its prior's edges (none has more than a quarter of the accepted "
-                   "draws in the outer tenth of its prior).")
+    reading.append(
+        f"the accepted draws come within one tolerance of {len(met)} of {len(cal_targets)} targets"
+        + (f" ({', '.join(n.replace('_', ' ') for n in met)})" if met else "")
+        + (f" and fall short of {', '.join(n.replace('_', ' ') for n in short)}" if short else "")
+        + ". "
+    )
+    reading.append(
+        (
+            "The posterior presses against the prior's edge for "
+            + ", ".join(edges)
+            + ", so the data would pull it beyond the range allowed here: widen the prior "
+            "or question the mechanism before relying on the calibrated scenario."
+        )
+        if edges
+        else "No posterior presses against its prior's edges (none has more than a quarter of the accepted "
+        "draws in the outer tenth of its prior)."
+    )
     reps = 4 if quick else 40
     outcomes = [r.outcome for r in run_replications(shipped, 2013, reps)]
-    return {"calibration_posterior": common.markdown(prows, ["parameter", "prior", "posterior median [5%, 95%]"]),
-            "calibration_targets": common.markdown(trows, ["target", "value", "accepted draws (mean)",
-                                                           "all draws (mean)"]),
-            "calibration_draws": f"{summary['draws']}", "calibration_accepted": f"{summary['accepted']}",
-            "calibration_replications": f"{summary['replications_per_draw']}",
-            "calibration_distance": f"{summary['tolerance_distance']:.2f}",
-            "calibrated_reps": f"{reps}", "calibration_reading": "".join(reading),
-            "calibrated_outcomes": ", ".join(f"{outcomes.count(k)} {k.replace('_', ' ')}"
-                                             for k in ("bedded_in", "failed", "undecided")),
-            "calibrated_matches": ("is the base scenario with these posterior medians" if not drift else
-                                   "differs from these posterior medians (" + "; ".join(
-                                       f"{k}: shipped {a:g}, now {b:.4g}" for k, (a, b) in drift.items())
-                                   + f"): it is only rewritten by a full build, from {out / 'calibrated.toml'}")}
+    return {
+        "calibration_posterior": common.markdown(prows, ["parameter", "prior", "posterior median [5%, 95%]"]),
+        "calibration_targets": common.markdown(trows, ["target", "value", "accepted draws (mean)", "all draws (mean)"]),
+        "calibration_draws": f"{summary['draws']}",
+        "calibration_accepted": f"{summary['accepted']}",
+        "calibration_replications": f"{summary['replications_per_draw']}",
+        "calibration_distance": f"{summary['tolerance_distance']:.2f}",
+        "calibrated_reps": f"{reps}",
+        "calibration_reading": "".join(reading),
+        "calibrated_outcomes": ", ".join(
+            f"{outcomes.count(k)} {k.replace('_', ' ')}" for k in ("bedded_in", "failed", "undecided")
+        ),
+        "calibrated_matches": (
+            "is the base scenario with these posterior medians"
+            if not drift
+            else "differs from these posterior medians ("
+            + "; ".join(f"{k}: shipped {a:g}, now {b:.4g}" for k, (a, b) in drift.items())
+            + f"): it is only rewritten by a full build, from {out / 'calibrated.toml'}"
+        ),
+    }
 
 
 def fill(template: str, values: dict) -> str:
@@ -165,8 +204,12 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", "-w", type=int, default=None, help="local worker processes (default: all cores)")
     ap.add_argument("--quick", action="store_true", help="a pipeline check with a handful of runs (not results)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "validation.md")
-    ap.add_argument("--results", type=Path, default=None,
-                    help="results folder (default: results/validation, or results/validation-quick)")
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="results folder (default: results/validation, or results/validation-quick)",
+    )
     ap.add_argument("--figures", type=Path, default=HERE / "figures")
     args = ap.parse_args(argv)
     if args.results is None:
@@ -176,15 +219,21 @@ def main(argv=None) -> int:
     common.FIGURES = docking.FIGURES = demography.FIGURES = args.figures
     # The code and inputs this page is built from (checked before the build writes its own outputs).
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim", "validation", "scenarios"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "sim", "validation", "scenarios"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     t0 = time.perf_counter()
     values, timings = {}, {}
-    steps = [("docking: Deffuant et al.", lambda: docking.deffuant(args.results, args.workers)),
-             ("docking: Ben-Naim et al.", lambda: docking.bifurcation(args.results, args.workers)),
-             ("docking: Harrison & Carroll", lambda: demography.demography(args.results, args.workers)),
-             ("evidence", lambda: evidence(args.results, 4 if args.quick else 200, args.workers)),
-             ("calibration", lambda: calibration(args.results, args.quick, args.workers, args.figures))]
+    steps = [
+        ("docking: Deffuant et al.", lambda: docking.deffuant(args.results, args.workers)),
+        ("docking: Ben-Naim et al.", lambda: docking.bifurcation(args.results, args.workers)),
+        ("docking: Harrison & Carroll", lambda: demography.demography(args.results, args.workers)),
+        ("evidence", lambda: evidence(args.results, 4 if args.quick else 200, args.workers)),
+        ("calibration", lambda: calibration(args.results, args.quick, args.workers, args.figures)),
+    ]
     warnings = []
     for name, step in steps:
         s0 = time.perf_counter()
@@ -197,14 +246,21 @@ def main(argv=None) -> int:
     values.update(
         generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         commit=(commit.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else ""),
-        total_minutes=f"{(time.perf_counter() - t0) / 60:.1f}", figures=figures,
-        quick_banner=("\n> **Quick pipeline check (`--quick`): two replications per point, a coarse rate-equation "
-                      "grid. These numbers are not results.**\n" if args.quick else ""))
+        total_minutes=f"{(time.perf_counter() - t0) / 60:.1f}",
+        figures=figures,
+        quick_banner=(
+            "\n> **Quick pipeline check (`--quick`): two replications per point, a coarse rate-equation "
+            "grid. These numbers are not results.**\n"
+            if args.quick
+            else ""
+        ),
+    )
     page = fill((HERE / "validation.md.in").read_text(), values)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(page)
-    (args.results / "build.json").write_text(json.dumps({"timings_s": timings, "warnings": warnings,
-                                                         "quick": args.quick}, indent=2) + "\n")
+    (args.results / "build.json").write_text(
+        json.dumps({"timings_s": timings, "warnings": warnings, "quick": args.quick}, indent=2) + "\n"
+    )
     for w in warnings:
         print(f"WARNING: {w}", file=sys.stderr)
     print(f"wrote {args.out} in {(time.perf_counter() - t0) / 60:.1f} min; timings {timings}")

@@ -16,17 +16,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import FIGURES, ROOT, markdown, runs_of, series_of  # noqa: E402
+from common import FIGURES, ROOT, markdown, runs_of, series_of
 
-from sim.analysis.stats import bootstrap_ci, bootstrap_diff  # noqa: E402
+from sim.analysis.stats import bootstrap_ci, bootstrap_diff
 
 G, R = "staff.growth_per_year", "staff.turnover_per_year"
-POOL = 0.4           # the recruits' mean culture in demography.toml
+POOL = 0.4  # the recruits' mean culture in demography.toml
 WEEKS = {"1 year": 52, "3 years": 156, "10 years": 520}
 
 
@@ -35,9 +35,11 @@ def _trust_level(runs: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
     s = series.merge(runs[["run_id", G, R]], on="run_id")
     parts = []
     for o in "ab":
-        parts.append(s[["run_id", "step", G, R, f"culture_{o}", f"headcount_{o}"]]
-                     .rename(columns={f"culture_{o}": "culture", f"headcount_{o}": "headcount"})
-                     .assign(trust=o))
+        parts.append(
+            s[["run_id", "step", G, R, f"culture_{o}", f"headcount_{o}"]]
+            .rename(columns={f"culture_{o}": "culture", f"headcount_{o}": "headcount"})
+            .assign(trust=o)
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -63,8 +65,18 @@ def demography(results: Path, workers: int | None) -> dict:
             sd = runs[(runs[R] == r) & (runs[G] == g)][["culture_sd_a", "culture_sd_b"]].to_numpy().mean()
             tenure = runs[(runs[R] == r) & (runs[G] == g)][["tenure_a", "tenure_b"]].to_numpy().mean() / 52
             rows.append([f"{r:g}", f"{g:+g}", f"{heads:,.0f}", *cells, f"{drift:+.4f}", f"{sd:.3f}", f"{tenure:.1f}"])
-    table = markdown(rows, ["leaving rate /yr", "growth /yr", "staff after 10 years", *[f"culture at {k}" for k in WEEKS],
-                            "change in the 10th year", "sd of culture at 10 years", "mean tenure at 10 years (yr)"])
+    table = markdown(
+        rows,
+        [
+            "leaving rate /yr",
+            "growth /yr",
+            "staff after 10 years",
+            *[f"culture at {k}" for k in WEEKS],
+            "change in the 10th year",
+            "sd of culture at 10 years",
+            "mean tenure at 10 years (yr)",
+        ],
+    )
 
     # Verdicts: decline against growth at the same leaving rate (difference of mean culture, bootstrap CI).
     vrows = []
@@ -73,12 +85,29 @@ def demography(results: Path, workers: int | None) -> dict:
             at = t[(t[R] == r) & (t["step"] == w)]
             down = at[at[G] == min(growths)]["culture"].to_numpy()
             up = at[at[G] == max(growths)]["culture"].to_numpy()
-            diff, lo, hi = bootstrap_diff(up, down)          # decline minus growth
+            diff, lo, hi = bootstrap_diff(up, down)  # decline minus growth
             verdict = "**holds**" if lo > 0 else ("**contradicted**" if hi < 0 else "not shown")
-            vrows.append([f"{r:g}", label, f"{down.mean():.3f}", f"{up.mean():.3f}",
-                          f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}]", verdict])
-    verdicts = markdown(vrows, ["leaving rate /yr", "after", f"culture, decline {min(growths):+g}/yr",
-                                f"culture, growth {max(growths):+g}/yr", "difference [95% CI]", "stronger in decline"])
+            vrows.append(
+                [
+                    f"{r:g}",
+                    label,
+                    f"{down.mean():.3f}",
+                    f"{up.mean():.3f}",
+                    f"{diff:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                    verdict,
+                ]
+            )
+    verdicts = markdown(
+        vrows,
+        [
+            "leaving rate /yr",
+            "after",
+            f"culture, decline {min(growths):+g}/yr",
+            f"culture, growth {max(growths):+g}/yr",
+            "difference [95% CI]",
+            "stronger in decline",
+        ],
+    )
 
     # Equilibrium under the highest turnover and fastest growth.
     fast = t[(t[R] == max(rates)) & (t[G] == max(growths))]
@@ -94,10 +123,27 @@ def demography(results: Path, workers: int | None) -> dict:
             gap_end = sub[sub["step"] == last]["culture"].mean() - POOL
             gap_before = sub[sub["step"] == last - 52]["culture"].mean() - POOL
             gap_start = sub[sub["step"] == 0]["culture"].mean() - POOL
-            erows.append([f"{r:g}", f"{g:+g}", f"{gap_start:.3f}", f"{gap_end:.3f}", f"{gap_end / gap_before:.2f}",
-                          f"{1 - gap_end / gap_start:.0%}"])
-    equilibrium = markdown(erows, ["leaving rate /yr", "growth /yr", "gap to recruits' culture at start",
-                                   "gap after 10 years", "gap kept over the 10th year", "gap closed in 10 years"])
+            erows.append(
+                [
+                    f"{r:g}",
+                    f"{g:+g}",
+                    f"{gap_start:.3f}",
+                    f"{gap_end:.3f}",
+                    f"{gap_end / gap_before:.2f}",
+                    f"{1 - gap_end / gap_start:.0%}",
+                ]
+            )
+    equilibrium = markdown(
+        erows,
+        [
+            "leaving rate /yr",
+            "growth /yr",
+            "gap to recruits' culture at start",
+            "gap after 10 years",
+            "gap kept over the 10th year",
+            "gap closed in 10 years",
+        ],
+    )
 
     # Figure: mean culture over ten years, one panel per leaving rate, one line per growth rate.
     fig, axes = plt.subplots(1, len(rates), figsize=(4.2 * len(rates), 4.4), sharey=True, constrained_layout=True)
@@ -120,10 +166,17 @@ def demography(results: Path, workers: int | None) -> dict:
     fig.savefig(FIGURES / "hc_demography.png", dpi=100)
     plt.close(fig)
 
-    return {"demography_table": table, "demography_verdicts": verdicts, "demography_equilibrium": equilibrium,
-            "hc_fast_drift": f"{drift:+.4f} [{dlo:+.4f}, {dhi:+.4f}]", "hc_fast_end": f"{end.mean():.3f}",
-            "hc_fast_gap0": f"{gap0:.2f}", "hc_fast_rate": f"{max(rates):g}", "hc_fast_growth": f"{max(growths):+g}",
-            "runs_hc": f"{len(runs):,}"}
+    return {
+        "demography_table": table,
+        "demography_verdicts": verdicts,
+        "demography_equilibrium": equilibrium,
+        "hc_fast_drift": f"{drift:+.4f} [{dlo:+.4f}, {dhi:+.4f}]",
+        "hc_fast_end": f"{end.mean():.3f}",
+        "hc_fast_gap0": f"{gap0:.2f}",
+        "hc_fast_rate": f"{max(rates):g}",
+        "hc_fast_growth": f"{max(growths):+g}",
+        "runs_hc": f"{len(runs):,}",
+    }
 
 
 def main(argv=None) -> dict:

@@ -19,16 +19,16 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import FIGURES, ROOT, markdown, runs_of  # noqa: E402
+from common import FIGURES, ROOT, markdown, runs_of
 
-from sim.validation.docking import consensus_threshold, rate_equation  # noqa: E402
-from sim.analysis.stats import wilson_interval  # noqa: E402
+from sim.analysis.stats import wilson_interval
+from sim.validation.docking import consensus_threshold, rate_equation
 
 D, MU = "culture.confidence_bound", "culture.convergence"
 COLOURS = {0.5: "#045a8d", 0.3: "#74a9cf", 0.1: "#d95f02", 200: "#fdae6b", 1000: "#045a8d", 4000: "#023858"}
@@ -65,26 +65,38 @@ def deffuant(results: Path, workers: int | None) -> dict:
             cells.append(f"{c.mean():.1f} ({int(c.min())}-{int(c.max())})" if c.min() != c.max() else f"{c.mean():.1f}")
         rows.append([f"{d:g}", int(1 / (2 * d)), *cells])
     n = int(table.size().iloc[0])
-    return {"deffuant_table": markdown(rows, ["d", "floor(1/2d)", f"clusters, mu = 0.5: mean (min-max), {n} runs",
-                                              f"clusters, mu = 0.1: mean (min-max), {n} runs"])}
+    return {
+        "deffuant_table": markdown(
+            rows,
+            [
+                "d",
+                "floor(1/2d)",
+                f"clusters, mu = 0.5: mean (min-max), {n} runs",
+                f"clusters, mu = 0.1: mean (min-max), {n} runs",
+            ],
+        )
+    }
 
 
 # --- 2. Ben-Naim et al.: the bifurcation from consensus to two parties ------------------------------------
 def logistic_d50(d: np.ndarray, y: np.ndarray, n_boot: int = 300, seed: int = 0) -> tuple[float, float, float, float]:
     """Maximum-likelihood logistic fit of consensus (0/1) on d: (d50, 95% bootstrap interval, 10-90% width)."""
+
     def fit(d, y):
         def nll(theta):
             z = (d - theta[0]) / math.exp(theta[1])
             return float(np.sum(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)))
-        return minimize(nll, [0.27, math.log(0.01)], method="Nelder-Mead",
-                        options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000}).x
+
+        return minimize(
+            nll, [0.27, math.log(0.01)], method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000}
+        ).x
 
     a, log_s = fit(d, y)
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(d == v) for v in np.unique(d)]
     boots = []
     for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(g, g.size) for g in groups])   # resample runs within each d
+        idx = np.concatenate([rng.choice(g, g.size) for g in groups])  # resample runs within each d
         boots.append(fit(d[idx], y[idx])[0])
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return float(a), float(lo), float(hi), float(2 * math.log(9) * math.exp(log_s))
@@ -122,14 +134,31 @@ def bifurcation(results: Path, workers: int | None, log=print) -> dict:
         k = r["culture_clusters"].value_counts().sort_index()
         two = r[r["culture_clusters"] == 2]["culture_outer_distance"]
         lo, hi = wilson_interval(int((r["culture_clusters"] == 1).sum()), len(r))
-        rows.append([f"{d:g}", f"{1 / (2 * d):.3f}", len(major), f"{outer:.3f}",
-                     " / ".join(f"{int(c)}: {n}" for c, n in k.items()),
-                     f"{(r['culture_clusters'] == 1).mean():.2f} [{lo:.2f}, {hi:.2f}]",
-                     f"{two.mean():.3f} ± {two.std():.3f}" if len(two) > 1 else "-",
-                     f"{r['culture_unclustered_share'].mean():.4f}"])
-    table = markdown(rows, ["d", "Delta = 1/2d", "rate eq.: major clusters", "rate eq.: outer half-distance",
-                            "model: runs by clusters (k: runs)", "model: share consensus [95% CI]",
-                            "model: outer half-distance, 2-cluster runs (mean ± sd)", "model: share unclustered"])
+        rows.append(
+            [
+                f"{d:g}",
+                f"{1 / (2 * d):.3f}",
+                len(major),
+                f"{outer:.3f}",
+                " / ".join(f"{int(c)}: {n}" for c, n in k.items()),
+                f"{(r['culture_clusters'] == 1).mean():.2f} [{lo:.2f}, {hi:.2f}]",
+                f"{two.mean():.3f} ± {two.std():.3f}" if len(two) > 1 else "-",
+                f"{r['culture_unclustered_share'].mean():.4f}",
+            ]
+        )
+    table = markdown(
+        rows,
+        [
+            "d",
+            "Delta = 1/2d",
+            "rate eq.: major clusters",
+            "rate eq.: outer half-distance",
+            "model: runs by clusters (k: runs)",
+            "model: share consensus [95% CI]",
+            "model: outer half-distance, 2-cluster runs (mean ± sd)",
+            "model: share unclustered",
+        ],
+    )
 
     # Table: the threshold, by convergence rate and by population.
     trows = []
@@ -137,23 +166,50 @@ def bifurcation(results: Path, workers: int | None, log=print) -> dict:
         r = runs[runs[MU] == mu]
         a, lo, hi, width = logistic_d50(r[D].to_numpy(), (r["culture_clusters"] == 1).to_numpy(float))
         t_lo, t_hi = thresholds[mu]
-        trows.append([f"mu = {mu:g}, N = 1,000", f"{a:.4f} [{lo:.4f}, {hi:.4f}]", f"{width:.3f}",
-                      f"{t_lo:.4f}-{t_hi:.4f}", f"{1 / (2 * t_hi):.3f}-{1 / (2 * t_lo):.3f}"])
+        trows.append(
+            [
+                f"mu = {mu:g}, N = 1,000",
+                f"{a:.4f} [{lo:.4f}, {hi:.4f}]",
+                f"{width:.3f}",
+                f"{t_lo:.4f}-{t_hi:.4f}",
+                f"{1 / (2 * t_hi):.3f}-{1 / (2 * t_lo):.3f}",
+            ]
+        )
     for n in sorted(size["N"].unique()):
         r = size[size["N"] == n]
         a, lo, hi, width = logistic_d50(r[D].to_numpy(), (r["culture_clusters"] == 1).to_numpy(float))
         t_lo, t_hi = thresholds[0.5]
-        trows.append([f"mu = 0.5, N = {n:,}", f"{a:.4f} [{lo:.4f}, {hi:.4f}]", f"{width:.3f}",
-                      f"{t_lo:.4f}-{t_hi:.4f}", f"{1 / (2 * t_hi):.3f}-{1 / (2 * t_lo):.3f}"])
-    threshold_table = markdown(trows, ["runs", "model: d where half the runs reach consensus [95% CI]",
-                                       "model: width of the transition (10% to 90%)",
-                                       "rate equation: threshold d (N = infinity)", "same, as Delta"])
+        trows.append(
+            [
+                f"mu = 0.5, N = {n:,}",
+                f"{a:.4f} [{lo:.4f}, {hi:.4f}]",
+                f"{width:.3f}",
+                f"{t_lo:.4f}-{t_hi:.4f}",
+                f"{1 / (2 * t_hi):.3f}-{1 / (2 * t_lo):.3f}",
+            ]
+        )
+    threshold_table = markdown(
+        trows,
+        [
+            "runs",
+            "model: d where half the runs reach consensus [95% CI]",
+            "model: width of the transition (10% to 90%)",
+            "rate equation: threshold d (N = infinity)",
+            "same, as Delta",
+        ],
+    )
 
     # Figure: (a) outer half-distance against d, (b) consensus share by N, (c) by mu.
     fig, axes = plt.subplots(1, 3, figsize=(17, 5.2), constrained_layout=True)
     ax = axes[0]
-    ax.scatter(half[D], half["culture_outer_distance"], s=14, alpha=0.25, color=COLOURS[0.5],
-               label="model runs, N = 1,000, mu = 0.5")
+    ax.scatter(
+        half[D],
+        half["culture_outer_distance"],
+        s=14,
+        alpha=0.25,
+        color=COLOURS[0.5],
+        label="model runs, N = 1,000, mu = 0.5",
+    )
     fine = np.linspace(min(ds), max(ds), 60)
     pred = []
     for d in fine:
@@ -164,15 +220,25 @@ def bifurcation(results: Path, workers: int | None, log=print) -> dict:
     ax.set_ylabel("half-distance between outer major clusters")
     ax.set_title("(a) Bifurcation: consensus (0) to two parties")
     ax.legend(fontsize=9)
-    for ax, frame, by, title in ((axes[1], size, "N", "(b) Larger populations approach the rate equation"),
-                                 (axes[2], runs, MU, "(c) The convergence rate barely matters")):
+    for ax, frame, by, title in (
+        (axes[1], size, "N", "(b) Larger populations approach the rate equation"),
+        (axes[2], runs, MU, "(c) The convergence rate barely matters"),
+    ):
         share = _consensus_share(frame, by)
         for key, g in share.groupby(by):
             label = f"N = {key:,}" if by == "N" else f"mu = {key:g}"
             colour = COLOURS.get(key, "grey")
-            ax.errorbar(g[D], g["share"], yerr=[g["share"] - g["low"], g["high"] - g["share"]], fmt="o-",
-                        capsize=2, color=colour, label=label, ms=4)
-        for mu in ((0.5,) if by == "N" else mus):
+            ax.errorbar(
+                g[D],
+                g["share"],
+                yerr=[g["share"] - g["low"], g["high"] - g["share"]],
+                fmt="o-",
+                capsize=2,
+                color=colour,
+                label=label,
+                ms=4,
+            )
+        for mu in (0.5,) if by == "N" else mus:
             lo, hi = thresholds[mu]
             ax.axvspan(lo, hi + 0.0005, color=COLOURS.get(mu, "grey"), alpha=0.35)
         ax.axvline(thresholds[0.5][1], color="k", ls=":", lw=1, label="rate-equation threshold")
@@ -191,14 +257,18 @@ def bifurcation(results: Path, workers: int | None, log=print) -> dict:
         central = [m for c, m in dens[second].major() if abs(c - 0.5) < 0.01]
         by_n = size[size[D] == second].groupby("N")["culture_clusters"]
         second_runs = ", ".join(f"{int((g == 3).sum())} of {len(g)} runs at {n:,} staff" for n, g in by_n)
-    return {"second_d": f"{second:g}" if second is not None else "-",
-            "second_mass": f"{central[0]:.0%}" if second is not None and central else "-",
-            "second_runs": second_runs if second is not None else "-",
-            "bifurcation_table": table, "threshold_table": threshold_table,
-            "rate_threshold": f"{thresholds[0.5][0]:.4f}-{thresholds[0.5][1]:.4f}",
-            "rate_threshold_delta": f"{1 / (2 * thresholds[0.5][1]):.3f}-{1 / (2 * thresholds[0.5][0]):.3f}",
-            "rate_threshold_coarse": f"{coarse[0]:.4f}-{coarse[1]:.4f}",
-            "runs_bc": f"{len(runs):,}", "runs_bc_size": f"{len(size):,}"}
+    return {
+        "second_d": f"{second:g}" if second is not None else "-",
+        "second_mass": f"{central[0]:.0%}" if second is not None and central else "-",
+        "second_runs": second_runs if second is not None else "-",
+        "bifurcation_table": table,
+        "threshold_table": threshold_table,
+        "rate_threshold": f"{thresholds[0.5][0]:.4f}-{thresholds[0.5][1]:.4f}",
+        "rate_threshold_delta": f"{1 / (2 * thresholds[0.5][1]):.3f}-{1 / (2 * thresholds[0.5][0]):.3f}",
+        "rate_threshold_coarse": f"{coarse[0]:.4f}-{coarse[1]:.4f}",
+        "runs_bc": f"{len(runs):,}",
+        "runs_bc_size": f"{len(size):,}",
+    }
 
 
 def main(argv=None) -> dict:

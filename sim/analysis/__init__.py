@@ -8,5 +8,16 @@ from .discovery import Discovery, discover, prim_boxes
 from .report import build_report
 from .sensitivity import morris_indices, sensitivity, sobol_indices
 
-__all__ = ["Comparison", "Sample", "compare", "load_samples", "Discovery", "discover", "prim_boxes", "build_report",
-           "sensitivity", "sobol_indices", "morris_indices"]
+__all__ = [
+    "Comparison",
+    "Discovery",
+    "Sample",
+    "build_report",
+    "compare",
+    "discover",
+    "load_samples",
+    "morris_indices",
+    "prim_boxes",
+    "sensitivity",
+    "sobol_indices",
+]

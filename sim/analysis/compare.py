@@ -14,11 +14,24 @@ from ..run import run_replications
 from ..scenario import ScenarioError, load_scenario
 from .stats import bootstrap_ci, bootstrap_diff, newcombe_interval, quartiles, verdict, wilson_interval
 
-END_METRICS = ("trust_min", "adoption_min", "board_min", "partner_trust_a", "partner_trust_b", "culture_a",
-               "culture_b", "leader_trust_a", "leader_trust_b", "loyalty_a", "loyalty_b")
-METHODS = ("shares: Wilson score 95% intervals; differences of shares: Newcombe (1998) hybrid score 95% "
-           "intervals; outcome weeks: median and interquartile range; end-of-run metrics: mean with a 95% "
-           "percentile bootstrap interval (2,000 resamples; paired by seed when the runs share seeds)")
+END_METRICS = (
+    "trust_min",
+    "adoption_min",
+    "board_min",
+    "partner_trust_a",
+    "partner_trust_b",
+    "culture_a",
+    "culture_b",
+    "leader_trust_a",
+    "leader_trust_b",
+    "loyalty_a",
+    "loyalty_b",
+)
+METHODS = (
+    "shares: Wilson score 95% intervals; differences of shares: Newcombe (1998) hybrid score 95% "
+    "intervals; outcome weeks: median and interquartile range; end-of-run metrics: mean with a 95% "
+    "percentile bootstrap interval (2,000 resamples; paired by seed when the runs share seeds)"
+)
 
 
 @dataclass
@@ -41,8 +54,15 @@ class Sample:
 def sample_from_results(results, name: str, source: str) -> Sample:
     rows, frames = [], []
     for i, r in enumerate(results):
-        rows.append({"replication": i, "seed": r.seed, "outcome": r.outcome, "outcome_step": r.outcome_step,
-                     **{m: float(r.final[m]) for m in END_METRICS}})
+        rows.append(
+            {
+                "replication": i,
+                "seed": r.seed,
+                "outcome": r.outcome,
+                "outcome_step": r.outcome_step,
+                **{m: float(r.final[m]) for m in END_METRICS},
+            }
+        )
         f = r.series.copy()
         f.insert(0, "replication", i)
         frames.append(f)
@@ -54,14 +74,23 @@ def sample_from_folder(folder: Path) -> Sample:
     if not summary_path.exists():
         raise ScenarioError(str(folder), None, "not a result folder of `buddysim run` (no summary.json)")
     summary = json.loads(summary_path.read_text())
-    rows = [{"replication": i, "seed": r["seed"], "outcome": r["outcome"], "outcome_step": r["outcome_step"],
-             **{m: r["final"].get(m, math.nan) for m in END_METRICS}} for i, r in enumerate(summary["runs"])]
+    rows = [
+        {
+            "replication": i,
+            "seed": r["seed"],
+            "outcome": r["outcome"],
+            "outcome_step": r["outcome_step"],
+            **{m: r["final"].get(m, math.nan) for m in END_METRICS},
+        }
+        for i, r in enumerate(summary["runs"])
+    ]
     series = pd.read_parquet(folder / "series.parquet") if (folder / "series.parquet").exists() else None
     return Sample(summary.get("scenario") or folder.name, pd.DataFrame(rows), series, str(folder))
 
 
-def load_samples(inputs, replications: int = 20, seed: int | None = None, steps: int | None = None,
-                 progress=None) -> list[Sample]:
+def load_samples(
+    inputs, replications: int = 20, seed: int | None = None, steps: int | None = None, progress=None
+) -> list[Sample]:
     """Each input is a scenario file (run ``replications`` times with the same seeds) or a run folder."""
     samples = []
     for item in inputs:
@@ -90,11 +119,15 @@ class Comparison:
     def to_text(self) -> str:
         t = self.table
         first = self.samples[0].name
-        lines = [f"{'scenario':34s} {'runs':>5s}  {'bedded in [95% CI]':>22s}  {'failed [95% CI]':>22s}  "
-                 f"{'week bedded in':>15s}  {'week failed':>15s}"]
+        lines = [
+            f"{'scenario':34s} {'runs':>5s}  {'bedded in [95% CI]':>22s}  {'failed [95% CI]':>22s}  "
+            f"{'week bedded in':>15s}  {'week failed':>15s}"
+        ]
         for name, r in t.iterrows():
-            lines.append(f"{name[:34]:34s} {int(r['runs']):5d}  {_share(r, 'bedded_in'):>22s}  "
-                         f"{_share(r, 'failed'):>22s}  {_weeks(r, 'bedded_in'):>15s}  {_weeks(r, 'failed'):>15s}")
+            lines.append(
+                f"{name[:34]:34s} {int(r['runs']):5d}  {_share(r, 'bedded_in'):>22s}  "
+                f"{_share(r, 'failed'):>22s}  {_weeks(r, 'bedded_in'):>15s}  {_weeks(r, 'failed'):>15s}"
+            )
         lines.append("")
         lines.append(f"{'end of run (mean)':34s} " + " ".join(f"{n[:14]:>14s}" for n in t.index))
         for m in ("trust_min", "adoption_min", "board_min", "culture_a", "leader_trust_a", "loyalty_a"):
@@ -105,26 +138,40 @@ class Comparison:
             for _, d in self.differences.iterrows():
                 unit = " pts" if d["measure"].startswith("share") else ""
                 scale = 100 if unit else 1
-                lines.append(f"  {d['scenario'][:28]:28s} {d['measure']:22s} {d['estimate'] * scale:+8.2f}{unit} "
-                             f"[{d['low'] * scale:+.2f}, {d['high'] * scale:+.2f}]  {d['verdict']}")
+                lines.append(
+                    f"  {d['scenario'][:28]:28s} {d['measure']:22s} {d['estimate'] * scale:+8.2f}{unit} "
+                    f"[{d['low'] * scale:+.2f}, {d['high'] * scale:+.2f}]  {d['verdict']}"
+                )
         lines.append("")
         lines.append("Methods: " + METHODS + ".")
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
         t = self.table
-        out = ["| scenario | runs | bedded in (95% CI) | failed (95% CI) | week bedded in, median (IQR) | "
-               "week failed, median (IQR) | trust_min | adoption_min | board_min |", "|---|---:|---|---|---|---|---:|---:|---:|"]
+        out = [
+            "| scenario | runs | bedded in (95% CI) | failed (95% CI) | week bedded in, median (IQR) | "
+            "week failed, median (IQR) | trust_min | adoption_min | board_min |",
+            "|---|---:|---|---|---|---|---:|---:|---:|",
+        ]
         for name, r in t.iterrows():
-            out.append(f"| {name} | {int(r['runs'])} | {_share(r, 'bedded_in')} | {_share(r, 'failed')} | "
-                       f"{_weeks(r, 'bedded_in')} | {_weeks(r, 'failed')} | {r['trust_min']:.3f} | "
-                       f"{r['adoption_min']:.3f} | {r['board_min']:.3f} |")
+            out.append(
+                f"| {name} | {int(r['runs'])} | {_share(r, 'bedded_in')} | {_share(r, 'failed')} | "
+                f"{_weeks(r, 'bedded_in')} | {_weeks(r, 'failed')} | {r['trust_min']:.3f} | "
+                f"{r['adoption_min']:.3f} | {r['board_min']:.3f} |"
+            )
         if len(self.samples) > 1:
-            out += ["", f"Differences against **{self.samples[0].name}**:", "",
-                    "| scenario | measure | difference | 95% interval | verdict |", "|---|---|---:|---|---|"]
+            out += [
+                "",
+                f"Differences against **{self.samples[0].name}**:",
+                "",
+                "| scenario | measure | difference | 95% interval | verdict |",
+                "|---|---|---:|---|---|",
+            ]
             for _, d in self.differences.iterrows():
-                out.append(f"| {d['scenario']} | {d['measure']} | {d['estimate']:+.3f} | "
-                           f"[{d['low']:+.3f}, {d['high']:+.3f}] | {d['verdict']} |")
+                out.append(
+                    f"| {d['scenario']} | {d['measure']} | {d['estimate']:+.3f} | "
+                    f"[{d['low']:+.3f}, {d['high']:+.3f}] | {d['verdict']} |"
+                )
         out += ["", "Methods: " + METHODS + "."]
         return "\n".join(out) + "\n"
 
@@ -176,13 +223,29 @@ def compare(samples: list[Sample]) -> Comparison:
         paired = s.n == first.n and list(s.runs["seed"]) == list(first.runs["seed"])
         for kind in (BEDDED_IN, FAILED):
             d, lo, hi = newcombe_interval(first.count(kind), first.n, s.count(kind), s.n)
-            diffs.append({"scenario": s.name, "measure": f"share {kind.replace('_', ' ')}", "estimate": d,
-                          "low": lo, "high": hi, "method": "Newcombe hybrid score",
-                          "verdict": verdict(lo, hi, first.name)})
+            diffs.append(
+                {
+                    "scenario": s.name,
+                    "measure": f"share {kind.replace('_', ' ')}",
+                    "estimate": d,
+                    "low": lo,
+                    "high": hi,
+                    "method": "Newcombe hybrid score",
+                    "verdict": verdict(lo, hi, first.name),
+                }
+            )
         for m in ("trust_min", "adoption_min", "board_min"):
             d, lo, hi = bootstrap_diff(first.runs[m], s.runs[m], paired=paired)
-            diffs.append({"scenario": s.name, "measure": f"mean {m}", "estimate": d, "low": lo, "high": hi,
-                          "method": "bootstrap, " + ("paired by seed" if paired else "unpaired"),
-                          "verdict": verdict(lo, hi, first.name)})
+            diffs.append(
+                {
+                    "scenario": s.name,
+                    "measure": f"mean {m}",
+                    "estimate": d,
+                    "low": lo,
+                    "high": hi,
+                    "method": "bootstrap, " + ("paired by seed" if paired else "unpaired"),
+                    "verdict": verdict(lo, hi, first.name),
+                }
+            )
     differences = pd.DataFrame(diffs, columns=["scenario", "measure", "estimate", "low", "high", "method", "verdict"])
     return Comparison(samples, table, differences)

@@ -25,7 +25,7 @@ from ..sweep.design import ExperimentError, load_saved_experiment
 
 @dataclass
 class Box:
-    restrictions: dict          # parameter -> (low, high) or sorted list of allowed values
+    restrictions: dict  # parameter -> (low, high) or sorted list of allowed values
     coverage: float
     density: float
     mass: float
@@ -56,35 +56,64 @@ class Discovery:
     boxes: list[Box] = field(default_factory=list)
 
     def to_text(self) -> str:
-        lines = [f"PRIM scenario discovery for '{self.outcome}': {self.base_rate:.1%} of {self.n_runs} runs; "
-                 f"density threshold {self.threshold:.0%}"]
+        lines = [
+            f"PRIM scenario discovery for '{self.outcome}': {self.base_rate:.1%} of {self.n_runs} runs; "
+            f"density threshold {self.threshold:.0%}"
+        ]
         if not self.boxes:
-            lines.append("  no box: " + ("no run has this outcome" if self.base_rate == 0 else
-                                          "every run has this outcome, there is nothing to separate"
-                                          if self.base_rate == 1 else "nothing concentrates this outcome"))
+            lines.append(
+                "  no box: "
+                + (
+                    "no run has this outcome"
+                    if self.base_rate == 0
+                    else "every run has this outcome, there is nothing to separate"
+                    if self.base_rate == 1
+                    else "nothing concentrates this outcome"
+                )
+            )
         for i, b in enumerate(self.boxes, 1):
-            lines.append(f"  box {i}: coverage {b.coverage:.1%}, density {b.density:.1%} "
-                         f"(x{b.density / self.base_rate:.1f} the base rate), mass {b.mass:.1%} ({b.n} runs)")
+            lines.append(
+                f"  box {i}: coverage {b.coverage:.1%}, density {b.density:.1%} "
+                f"(x{b.density / self.base_rate:.1f} the base rate), mass {b.mass:.1%} ({b.n} runs)"
+            )
             lines.append(f"         {b.describe()}")
             if b.density < self.threshold:
                 lines.append("         (below the density threshold: the outcome is not concentrated in any box)")
-        lines.append("coverage = share of the outcome's runs inside the box; density = share of the box's runs with "
-                     "the outcome; mass = share of all runs inside the box.")
+        lines.append(
+            "coverage = share of the outcome's runs inside the box; density = share of the box's runs with "
+            "the outcome; mass = share of all runs inside the box."
+        )
         return "\n".join(lines)
 
     def table(self) -> pd.DataFrame:
         rows = []
         for i, b in enumerate(self.boxes, 1):
             for k, r in b.restrictions.items():
-                rows.append({"box": i, "parameter": k,
-                             "low": None if isinstance(r, list) else r[0], "high": None if isinstance(r, list) else r[1],
-                             "values": ", ".join(map(str, r)) if isinstance(r, list) else None,
-                             "coverage": b.coverage, "density": b.density, "mass": b.mass})
+                rows.append(
+                    {
+                        "box": i,
+                        "parameter": k,
+                        "low": None if isinstance(r, list) else r[0],
+                        "high": None if isinstance(r, list) else r[1],
+                        "values": ", ".join(map(str, r)) if isinstance(r, list) else None,
+                        "coverage": b.coverage,
+                        "density": b.density,
+                        "mass": b.mass,
+                    }
+                )
         return pd.DataFrame(rows, columns=["box", "parameter", "low", "high", "values", "coverage", "density", "mass"])
 
 
-def prim_boxes(x: pd.DataFrame, y: np.ndarray, *, threshold: float | None = None, max_boxes: int = 3,
-               peel_alpha: float = 0.05, mass_min: float = 0.05, outcome: str = "outcome") -> Discovery:
+def prim_boxes(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    threshold: float | None = None,
+    max_boxes: int = 3,
+    peel_alpha: float = 0.05,
+    mass_min: float = 0.05,
+    outcome: str = "outcome",
+) -> Discovery:
     """PRIM boxes for a 0/1 outcome ``y`` over the columns of ``x`` (numbers or categories)."""
     y = np.asarray(y, dtype=bool)
     x = x.copy()
@@ -121,13 +150,24 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, *, threshold: float | None = None
                     if set(lo) != set(init[col].iloc[0]):
                         restrictions[col] = sorted(lo)
                 elif lo > init[col].iloc[0] or hi < init[col].iloc[1]:
-                    restrictions[col] = (float(lo) if lo > init[col].iloc[0] else None,
-                                         float(hi) if hi < init[col].iloc[1] else None)
+                    restrictions[col] = (
+                        float(lo) if lo > init[col].iloc[0] else None,
+                        float(hi) if hi < init[col].iloc[1] else None,
+                    )
             row = traj.loc[chosen]
             dense_enough = float(row["density"]) >= threshold
-            if dense_enough or not result.boxes:   # the first box is reported even if it falls short (flagged)
-                result.boxes.append(Box(restrictions, float(row["coverage"]), float(row["density"]),
-                                        float(row["mass"]), int(row["n"]), traj, chosen))
+            if dense_enough or not result.boxes:  # the first box is reported even if it falls short (flagged)
+                result.boxes.append(
+                    Box(
+                        restrictions,
+                        float(row["coverage"]),
+                        float(row["density"]),
+                        float(row["mass"]),
+                        int(row["n"]),
+                        traj,
+                        chosen,
+                    )
+                )
             if not dense_enough:
                 break
     return result

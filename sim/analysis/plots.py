@@ -10,11 +10,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from .stats import wilson_interval  # noqa: E402
+from .stats import wilson_interval
 
 #: One colour per organisation, used in every figure (and the UI).
 ORG_COLOURS = {"a": "#d95f02", "b": "#1b9e77"}
@@ -32,8 +32,14 @@ PANELS = (
 )
 
 
-def trajectories(series: pd.DataFrame, path: Path, *, title: str, thresholds: dict,
-                 outcome_steps: list[tuple[str, int]] | None = None) -> Path:
+def trajectories(
+    series: pd.DataFrame,
+    path: Path,
+    *,
+    title: str,
+    thresholds: dict,
+    outcome_steps: list[tuple[str, int]] | None = None,
+) -> Path:
     """Mean trajectory per organisation with a 10-90% band across replications."""
     fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), sharex=True, constrained_layout=True)
     reps = series["replication"].nunique() if "replication" in series else 1
@@ -44,8 +50,9 @@ def trajectories(series: pd.DataFrame, path: Path, *, title: str, thresholds: di
             mean = g.mean()
             ax.plot(mean.index, mean.values, color=ORG_COLOURS[o], lw=2, label=ORG_LABELS[o])
             if reps > 1:
-                ax.fill_between(mean.index, g.quantile(0.1).values, g.quantile(0.9).values,
-                                color=ORG_COLOURS[o], alpha=0.2, lw=0)
+                ax.fill_between(
+                    mean.index, g.quantile(0.1).values, g.quantile(0.9).values, color=ORG_COLOURS[o], alpha=0.2, lw=0
+                )
         if metric == "partner_trust":
             ax.axhline(thresholds["bed_in_trust"], color="k", ls="--", lw=1, label="bed-in threshold")
             ax.axhline(thresholds["fail_floor"], color=OUTCOME_COLOURS["failed"], ls=":", lw=1.2, label="failure floor")
@@ -61,7 +68,9 @@ def trajectories(series: pd.DataFrame, path: Path, *, title: str, thresholds: di
     g = series.groupby("step")["cross_ties"]
     ax.plot(g.mean().index, g.mean().values, color="#7570b3", lw=2)
     if reps > 1:
-        ax.fill_between(g.mean().index, g.quantile(0.1).values, g.quantile(0.9).values, color="#7570b3", alpha=0.2, lw=0)
+        ax.fill_between(
+            g.mean().index, g.quantile(0.1).values, g.quantile(0.9).values, color="#7570b3", alpha=0.2, lw=0
+        )
     ax.set_title("Cross-organisation ties", fontsize=12)
     ax.set_ylabel("ties")
     ax.grid(alpha=0.3)
@@ -96,8 +105,13 @@ def outcomes(summary: dict, path: Path, *, title: str) -> Path:
     for k in ("bedded_in", "failed"):
         steps = [r["outcome_step"] for r in summary["runs"] if r["outcome"] == k]
         if steps:
-            ax2.hist(steps, bins=np.arange(0, summary["steps"] + 9, 8), alpha=0.6, color=OUTCOME_COLOURS[k],
-                     label=k.replace("_", " "))
+            ax2.hist(
+                steps,
+                bins=np.arange(0, summary["steps"] + 9, 8),
+                alpha=0.6,
+                color=OUTCOME_COLOURS[k],
+                label=k.replace("_", " "),
+            )
     ax2.set_xlabel("week the outcome was reached")
     ax2.set_ylabel("runs")
     ax2.set_title("When runs bedded in or failed")
@@ -111,8 +125,11 @@ def outcomes(summary: dict, path: Path, *, title: str) -> Path:
 
 plt.rcParams.update({"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "legend.fontsize": 10})
 SCENARIO_COLOURS = ["#1f78b4", "#ff7f00", "#6a3d9a", "#b15928", "#e7298a", "#666666", "#a6761d", "#17becf"]
-LABELS = {"trust_min": "Partner trust (lower trust)", "adoption_min": "Adoption (lower trust)",
-          "board_min": "Board commitment (lower board)"}
+LABELS = {
+    "trust_min": "Partner trust (lower trust)",
+    "adoption_min": "Adoption (lower trust)",
+    "board_min": "Board commitment (lower board)",
+}
 
 
 def comparison_figure(comp, path: Path | None = None):
@@ -144,8 +161,15 @@ def comparison_figure(comp, path: Path | None = None):
         t = comp.table
         share = t[kind].to_numpy()
         err = [share - t[kind + "_lo"].to_numpy(), t[kind + "_hi"].to_numpy() - share]
-        ax.bar(x + (j - 0.5) * width, share, width, color=OUTCOME_COLOURS[kind], label=kind.replace("_", " "),
-               yerr=err, capsize=4)
+        ax.bar(
+            x + (j - 0.5) * width,
+            share,
+            width,
+            color=OUTCOME_COLOURS[kind],
+            label=kind.replace("_", " "),
+            yerr=err,
+            capsize=4,
+        )
     ax.set_xticks(x, [n[:18] for n in names], rotation=20, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of runs (95% Wilson interval)")
@@ -165,20 +189,28 @@ def shares_by_parameter(runs: pd.DataFrame, param: str, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
     levels = sorted(runs[param].dropna().unique(), key=lambda v: (isinstance(v, str), v))
     numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in levels)
-    if numeric and len(levels) > 12:   # continuous designs: bin into deciles
+    if numeric and len(levels) > 12:  # continuous designs: bin into deciles
         bins = pd.qcut(runs[param], q=10, duplicates="drop")
         groups = runs.groupby(bins, observed=True)
-        xs = np.array([iv.mid for iv in groups.groups.keys()])
+        xs = np.array([iv.mid for iv in groups.groups])
     else:
         groups = runs.groupby(param, observed=True)
         xs = np.array(levels if numeric else range(len(levels)), dtype=float)
     for kind in ("bedded_in", "failed"):
-        k = groups["outcome"].apply(lambda s: int((s == kind).sum())).to_numpy()
+        k = groups["outcome"].apply(lambda s, kind=kind: int((s == kind).sum())).to_numpy()
         n = groups["outcome"].size().to_numpy()
         p = k / n
         ci = np.array([wilson_interval(int(a), int(b)) for a, b in zip(k, n)])
-        ax.errorbar(xs, p, yerr=[p - ci[:, 0], ci[:, 1] - p], marker="o", capsize=4, lw=2,
-                    color=OUTCOME_COLOURS[kind], label=kind.replace("_", " "))
+        ax.errorbar(
+            xs,
+            p,
+            yerr=[p - ci[:, 0], ci[:, 1] - p],
+            marker="o",
+            capsize=4,
+            lw=2,
+            color=OUTCOME_COLOURS[kind],
+            label=kind.replace("_", " "),
+        )
     if not numeric:
         ax.set_xticks(xs, [str(v) for v in levels])
     ax.set_xlabel(param)
@@ -195,11 +227,18 @@ def shares_by_parameter(runs: pd.DataFrame, param: str, path: Path) -> Path:
 def phase_diagram(runs: pd.DataFrame, px: str, py: str, path: Path, kind: str = "bedded_in") -> Path:
     """Heatmap of the share of runs reaching ``kind`` over two parameters, the 50% boundary marked."""
     share = runs.assign(hit=(runs["outcome"] == kind).astype(float)).pivot_table(
-        index=py, columns=px, values="hit", aggfunc="mean", observed=True)
+        index=py, columns=px, values="hit", aggfunc="mean", observed=True
+    )
     share = share.sort_index().sort_index(axis=1)
     fig, ax = plt.subplots(figsize=(8, 6), constrained_layout=True)
-    im = ax.imshow(share.to_numpy(), origin="lower", aspect="auto", cmap="RdYlGn" if kind == "bedded_in" else "RdYlGn_r",
-                   vmin=0, vmax=1)
+    im = ax.imshow(
+        share.to_numpy(),
+        origin="lower",
+        aspect="auto",
+        cmap="RdYlGn" if kind == "bedded_in" else "RdYlGn_r",
+        vmin=0,
+        vmax=1,
+    )
     ax.set_xticks(range(share.shape[1]), [_fmt(v) for v in share.columns], rotation=45, ha="right")
     ax.set_yticks(range(share.shape[0]), [_fmt(v) for v in share.index])
     ax.set_xlabel(px)
@@ -229,10 +268,16 @@ def envelopes_by_outcome(runs: pd.DataFrame, series: pd.DataFrame, path: Path) -
                 continue
             g = sub.groupby("step")[m]
             med = g.median()
-            ax.plot(med.index, med.values, color=OUTCOME_COLOURS[kind], lw=2,
-                    label=f"{kind.replace('_', ' ')} ({sub['run_id'].nunique()} runs)")
-            ax.fill_between(med.index, g.quantile(0.1).values, g.quantile(0.9).values, color=OUTCOME_COLOURS[kind],
-                            alpha=0.15, lw=0)
+            ax.plot(
+                med.index,
+                med.values,
+                color=OUTCOME_COLOURS[kind],
+                lw=2,
+                label=f"{kind.replace('_', ' ')} ({sub['run_id'].nunique()} runs)",
+            )
+            ax.fill_between(
+                med.index, g.quantile(0.1).values, g.quantile(0.9).values, color=OUTCOME_COLOURS[kind], alpha=0.15, lw=0
+            )
         ax.set_title(LABELS.get(m, m))
         ax.set_xlabel("week")
         ax.set_ylabel("score (0-1)")
@@ -250,8 +295,13 @@ def outcome_times(runs: pd.DataFrame, path: Path, horizon: int) -> Path:
     for kind in ("bedded_in", "failed"):
         steps = runs.loc[runs["outcome"] == kind, "outcome_step"].dropna()
         if len(steps):
-            ax.hist(steps, bins=bins, alpha=0.6, color=OUTCOME_COLOURS[kind],
-                    label=f"{kind.replace('_', ' ')} (median week {steps.median():.0f})")
+            ax.hist(
+                steps,
+                bins=bins,
+                alpha=0.6,
+                color=OUTCOME_COLOURS[kind],
+                label=f"{kind.replace('_', ' ')} (median week {steps.median():.0f})",
+            )
     ax.set_xlabel("week the outcome was reached")
     ax.set_ylabel("runs")
     ax.set_title("When partnerships bedded in or failed")
@@ -267,11 +317,17 @@ def outcome_times(runs: pd.DataFrame, path: Path, horizon: int) -> Path:
 
 def sensitivity_bars(table: pd.DataFrame, path: Path, method: str) -> Path:
     outcomes = list(dict.fromkeys(table["outcome"]))
-    fig, axes = plt.subplots(1, len(outcomes), figsize=(6 * len(outcomes), 0.45 * table["parameter"].nunique() + 2.2),
-                             constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(outcomes),
+        figsize=(6 * len(outcomes), 0.45 * table["parameter"].nunique() + 2.2),
+        constrained_layout=True,
+        squeeze=False,
+    )
     for ax, out in zip(axes[0], outcomes):
-        t = table[table["outcome"] == out].fillna({c: 0.0 for c in table.columns if c not in ("outcome", "parameter",
-                                                                                                  "note")})
+        t = table[table["outcome"] == out].fillna(
+            {c: 0.0 for c in table.columns if c not in ("outcome", "parameter", "note")}
+        )
         y = np.arange(len(t))
         if method == "sobol":
             ax.barh(y - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], color="#74a9cf", label="first order S1", capsize=3)
@@ -294,8 +350,15 @@ def prim_trajectory(trajectory: pd.DataFrame, chosen: int, path: Path, title: st
     fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
     sc = ax.scatter(trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"], cmap="viridis", s=30)
     ax.plot(trajectory["coverage"], trajectory["density"], color="grey", lw=0.8, alpha=0.6)
-    ax.scatter([trajectory["coverage"].iloc[chosen]], [trajectory["density"].iloc[chosen]], s=200,
-               facecolors="none", edgecolors="r", lw=2, label="chosen box")
+    ax.scatter(
+        [trajectory["coverage"].iloc[chosen]],
+        [trajectory["density"].iloc[chosen]],
+        s=200,
+        facecolors="none",
+        edgecolors="r",
+        lw=2,
+        label="chosen box",
+    )
     fig.colorbar(sc, ax=ax, label="parameters restricted")
     ax.set_xlabel("coverage (share of cases of interest inside the box)")
     ax.set_ylabel("density (share of the box's runs that are cases)")

@@ -15,8 +15,17 @@ from ..sweep.design import load_saved_experiment
 from . import plots
 from .stats import wilson_interval
 
-SECTIONS = ("overview", "shares-by-parameter", "phase-diagram", "trajectories", "outcome-times", "sensitivity",
-            "discovery", "manifest", "methods")
+SECTIONS = (
+    "overview",
+    "shares-by-parameter",
+    "phase-diagram",
+    "trajectories",
+    "outcome-times",
+    "sensitivity",
+    "discovery",
+    "manifest",
+    "methods",
+)
 
 CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; max-width: 1200px; margin: 2em auto;
@@ -41,6 +50,7 @@ def _table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
         if isinstance(v, float):
             return "" if pd.isna(v) else floatfmt.format(v)
         return html.escape(str(v))
+
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in df.itertuples(index=False))
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -69,21 +79,30 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         for kind in OUTCOMES:
             k = int((ok["outcome"] == kind).sum())
             lo, hi = wilson_interval(k, n)
-            rows.append({"outcome": kind.replace("_", " "), "runs": k, "share": k / n if n else float("nan"),
-                         "95% low": lo, "95% high": hi})
+            rows.append(
+                {
+                    "outcome": kind.replace("_", " "),
+                    "runs": k,
+                    "share": k / n if n else float("nan"),
+                    "95% low": lo,
+                    "95% high": hi,
+                }
+            )
         failed_runs = len(runs) - n
         parts["overview"] = (
             f"<p>{html.escape(exp.description or '')}</p>"
             f"<p><b>{len(runs)}</b> runs: a {exp.design} design over {len(keys)} parameter(s) "
             f"({html.escape(', '.join(keys) or 'none')}), {exp.replications} replication(s) per point, master seed "
             f"{exp.seed}. {failed_runs} run(s) failed (listed in runs.parquet with their errors).</p>"
-            + _table(pd.DataFrame(rows)))
+            + _table(pd.DataFrame(rows))
+        )
 
         # Outcome shares by parameter
         if keys:
             parts["shares-by-parameter"] = "".join(
                 _img(plots.shares_by_parameter(ok, k, tmp / f"share_{i}.png"), f"outcome by {k}")
-                for i, k in enumerate(keys[:8]))
+                for i, k in enumerate(keys[:8])
+            )
         else:
             parts["shares-by-parameter"] = _note("Nothing was varied in this sweep.")
 
@@ -93,27 +112,33 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
             parts["phase-diagram"] = (
                 _note(f"{px} across, {py} up; other parameters pooled." if len(keys) > 2 else "")
                 + _img(plots.phase_diagram(ok, px, py, tmp / "phase_bed.png", "bedded_in"), "phase diagram, bedded in")
-                + _img(plots.phase_diagram(ok, px, py, tmp / "phase_fail.png", "failed"), "phase diagram, failed"))
+                + _img(plots.phase_diagram(ok, px, py, tmp / "phase_fail.png", "failed"), "phase diagram, failed")
+            )
         else:
-            parts["phase-diagram"] = _note("A phase diagram needs two or more parameters varied on a grid or table; "
-                                           f"this sweep varies {len(keys)} with a {exp.design} design.")
+            parts["phase-diagram"] = _note(
+                "A phase diagram needs two or more parameters varied on a grid or table; "
+                f"this sweep varies {len(keys)} with a {exp.design} design."
+            )
 
         # Trajectories
         if series is not None and len(series.columns) > 2:
-            parts["trajectories"] = _img(plots.envelopes_by_outcome(ok, series, tmp / "envelopes.png"),
-                                         "trajectories by outcome")
+            parts["trajectories"] = _img(
+                plots.envelopes_by_outcome(ok, series, tmp / "envelopes.png"), "trajectories by outcome"
+            )
         else:
             parts["trajectories"] = _note("No per-week series were recorded ([record] series = [...]).")
 
         # Outcome times
-        parts["outcome-times"] = _img(plots.outcome_times(ok, tmp / "times.png", exp.base["run.steps"]),
-                                      "time to outcome")
+        parts["outcome-times"] = _img(
+            plots.outcome_times(ok, tmp / "times.png", exp.base["run.steps"]), "time to outcome"
+        )
         decided = ok[ok["outcome"] != "undecided"]
         if len(decided):
             stats = decided.groupby("outcome")["outcome_step"].describe(percentiles=[0.25, 0.5, 0.75])
             stats = stats.reset_index()[["outcome", "count", "25%", "50%", "75%", "min", "max"]]
-            parts["outcome-times"] += _table(stats.rename(columns={"50%": "median week", "25%": "Q1", "75%": "Q3"}),
-                                             "{:.0f}")
+            parts["outcome-times"] += _table(
+                stats.rename(columns={"50%": "median week", "25%": "Q1", "75%": "Q3"}), "{:.0f}"
+            )
 
         # Sensitivity
         if exp.design in ("sobol", "morris"):
@@ -121,13 +146,16 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
 
             try:
                 method, table = sensitivity(folder)
-                parts["sensitivity"] = (_img(plots.sensitivity_bars(table, tmp / "sens.png", method), "sensitivity")
-                                        + _table(table))
-            except Exception as exc:  # noqa: BLE001 - report what is missing rather than no report
+                parts["sensitivity"] = _img(
+                    plots.sensitivity_bars(table, tmp / "sens.png", method), "sensitivity"
+                ) + _table(table)
+            except Exception as exc:
                 parts["sensitivity"] = _note(f"Sensitivity indices could not be computed: {exc}")
         else:
-            parts["sensitivity"] = _note(f"Sobol or Morris indices need a sobol or morris design; this sweep is "
-                                         f"{exp.design!r}. (PRIM below works on any design.)")
+            parts["sensitivity"] = _note(
+                f"Sobol or Morris indices need a sobol or morris design; this sweep is "
+                f"{exp.design!r}. (PRIM below works on any design.)"
+            )
 
         # Discovery
         if keys:
@@ -136,13 +164,23 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
             html_parts = []
             for kind in ("failed", "bedded_in"):
                 d = discover(folder, kind)
-                html_parts.append(f"<h3>Where partnerships {kind.replace('_', ' ').replace('bedded in', 'bed in')}"
-                                  f"</h3><pre>{html.escape(d.to_text())}</pre>")
+                html_parts.append(
+                    f"<h3>Where partnerships {kind.replace('_', ' ').replace('bedded in', 'bed in')}"
+                    f"</h3><pre>{html.escape(d.to_text())}</pre>"
+                )
                 if d.boxes:
                     b = d.boxes[0]
-                    html_parts.append(_img(plots.prim_trajectory(b.trajectory, b.chosen, tmp / f"prim_{kind}.png",
-                                                                 f"PRIM peeling trajectory: {kind.replace('_', ' ')}"),
-                                           f"PRIM trajectory {kind}"))
+                    html_parts.append(
+                        _img(
+                            plots.prim_trajectory(
+                                b.trajectory,
+                                b.chosen,
+                                tmp / f"prim_{kind}.png",
+                                f"PRIM peeling trajectory: {kind.replace('_', ' ')}",
+                            ),
+                            f"PRIM trajectory {kind}",
+                        )
+                    )
                     html_parts.append(_table(d.table()))
             parts["discovery"] = "".join(html_parts)
         else:
@@ -156,17 +194,26 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
             "</li><li>Sensitivity: outcome averaged over the replications of each design point; Sobol first-order and "
             "total indices (Saltelli 2010) or Morris mu* (Campolongo et al. 2007) with SALib, 95% bootstrap intervals."
             "</li><li>Scenario discovery: PRIM (Friedman &amp; Fisher 1999) as implemented in the EMA Workbench; the "
-            "box with the highest coverage at or above the density threshold.</li></ul>")
+            "box with the highest coverage at or above the density threshold.</li></ul>"
+        )
 
-        titles = {"overview": "Overview", "shares-by-parameter": "Outcome shares by parameter",
-                  "phase-diagram": "Phase diagram", "trajectories": "Trajectory envelopes by outcome",
-                  "outcome-times": "Time to outcome", "sensitivity": "Sensitivity analysis",
-                  "discovery": "Scenario discovery (PRIM)", "manifest": "What was run (manifest)",
-                  "methods": "Methods"}
+        titles = {
+            "overview": "Overview",
+            "shares-by-parameter": "Outcome shares by parameter",
+            "phase-diagram": "Phase diagram",
+            "trajectories": "Trajectory envelopes by outcome",
+            "outcome-times": "Time to outcome",
+            "sensitivity": "Sensitivity analysis",
+            "discovery": "Scenario discovery (PRIM)",
+            "manifest": "What was run (manifest)",
+            "methods": "Methods",
+        }
         nav = "".join(f'<a href="#{s}">{titles[s]}</a>' for s in SECTIONS)
         body = "".join(f'<section id="{s}"><h2>{titles[s]}</h2>{parts[s]}</section>' for s in SECTIONS)
-        doc = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>buddysim report: "
-               f"{html.escape(exp.name)}</title><style>{CSS}</style></head><body>"
-               f"<h1>buddysim report: {html.escape(exp.name)}</h1><nav>{nav}</nav>{body}</body></html>")
+        doc = (
+            f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>buddysim report: "
+            f"{html.escape(exp.name)}</title><style>{CSS}</style></head><body>"
+            f"<h1>buddysim report: {html.escape(exp.name)}</h1><nav>{nav}</nav>{body}</body></html>"
+        )
     out.write_text(doc, encoding="utf-8")
     return out

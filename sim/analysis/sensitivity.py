@@ -32,8 +32,11 @@ def point_means(exp: Experiment, runs: pd.DataFrame, measure) -> np.ndarray:
     n_points = len(exp.points_table())
     ok = runs[runs["status"] == "ok"]
     if len(ok) < len(runs):
-        raise ExperimentError(str(exp.path or exp.name), None,
-                              f"{len(runs) - len(ok)} run(s) failed; a variance decomposition needs every point")
+        raise ExperimentError(
+            str(exp.path or exp.name),
+            None,
+            f"{len(runs) - len(ok)} run(s) failed; a variance decomposition needs every point",
+        )
     y = measure(ok).groupby(ok["point"]).mean()
     if len(y) != n_points:
         raise ExperimentError(str(exp.path or exp.name), None, f"{n_points - len(y)} design point(s) have no runs")
@@ -43,19 +46,33 @@ def point_means(exp: Experiment, runs: pd.DataFrame, measure) -> np.ndarray:
 def sobol_indices(exp: Experiment, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
     from SALib.analyze import sobol
 
-    res = sobol.analyze(exp.salib_problem(unit=True), y, calc_second_order=exp.second_order, conf_level=0.95,
-                        seed=seed)
-    return pd.DataFrame({"parameter": [f.key for f in exp.factors], "S1": res["S1"], "S1_conf": res["S1_conf"],
-                         "ST": res["ST"], "ST_conf": res["ST_conf"]})
+    res = sobol.analyze(exp.salib_problem(unit=True), y, calc_second_order=exp.second_order, conf_level=0.95, seed=seed)
+    return pd.DataFrame(
+        {
+            "parameter": [f.key for f in exp.factors],
+            "S1": res["S1"],
+            "S1_conf": res["S1_conf"],
+            "ST": res["ST"],
+            "ST_conf": res["ST_conf"],
+        }
+    )
 
 
 def morris_indices(exp: Experiment, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
     from SALib.analyze import morris
 
-    res = morris.analyze(exp.salib_problem(unit=True), exp.unit_samples(), y, conf_level=0.95,
-                         num_levels=exp.levels, seed=seed)
-    return pd.DataFrame({"parameter": [f.key for f in exp.factors], "mu_star": res["mu_star"],
-                         "mu_star_conf": res["mu_star_conf"], "mu": res["mu"], "sigma": res["sigma"]})
+    res = morris.analyze(
+        exp.salib_problem(unit=True), exp.unit_samples(), y, conf_level=0.95, num_levels=exp.levels, seed=seed
+    )
+    return pd.DataFrame(
+        {
+            "parameter": [f.key for f in exp.factors],
+            "mu_star": res["mu_star"],
+            "mu_star_conf": res["mu_star_conf"],
+            "mu": res["mu"],
+            "sigma": res["sigma"],
+        }
+    )
 
 
 def sensitivity(folder: str | Path, measures: dict | None = None) -> tuple[str, pd.DataFrame]:
@@ -63,16 +80,22 @@ def sensitivity(folder: str | Path, measures: dict | None = None) -> tuple[str, 
     folder = Path(folder)
     exp = load_saved_experiment(folder)
     if exp.design not in ("sobol", "morris"):
-        raise ExperimentError(str(folder), "experiment.design",
-                              f"sensitivity indices need a sobol or morris design, this sweep is {exp.design!r}")
+        raise ExperimentError(
+            str(folder),
+            "experiment.design",
+            f"sensitivity indices need a sobol or morris design, this sweep is {exp.design!r}",
+        )
     runs = pd.read_parquet(folder / "runs.parquet")
     frames = []
     for name, measure in (measures or MEASURES).items():
         y = point_means(exp, runs, measure)
         if np.ptp(y) == 0:  # nothing to decompose: say so rather than divide by zero
-            cols = ["S1", "S1_conf", "ST", "ST_conf"] if exp.design == "sobol" else ["mu_star", "mu_star_conf",
-                                                                                      "mu", "sigma"]
-            table = pd.DataFrame({"parameter": [f.key for f in exp.factors], **{c: np.nan for c in cols}})
+            cols = (
+                ["S1", "S1_conf", "ST", "ST_conf"]
+                if exp.design == "sobol"
+                else ["mu_star", "mu_star_conf", "mu", "sigma"]
+            )
+            table = pd.DataFrame({"parameter": [f.key for f in exp.factors], **dict.fromkeys(cols, np.nan)})
             table["note"] = f"constant ({y[0]:g}) across the design: indices undefined"
         else:
             with warnings.catch_warnings(record=True) as caught:  # SALib's warnings go into the table

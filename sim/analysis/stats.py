@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 
-
 Z95 = 1.959963984540054
 
 
@@ -22,7 +21,7 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return (max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half)))
 
 
-__all__ = ["Z95", "wilson_interval", "newcombe_interval", "bootstrap_diff", "bootstrap_ci", "verdict", "quartiles"]
+__all__ = ["Z95", "bootstrap_ci", "bootstrap_diff", "newcombe_interval", "quartiles", "verdict", "wilson_interval"]
 
 
 def newcombe_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
@@ -51,8 +50,7 @@ def bootstrap_ci(values, stat=np.mean, n_boot: int = 2000, seed: int = 0, level:
     return float(stat(x)), float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))
 
 
-def bootstrap_diff(a, b, stat=np.mean, paired: bool = False, n_boot: int = 2000, seed: int = 0,
-                   level: float = 0.95):
+def bootstrap_diff(a, b, stat=np.mean, paired: bool = False, n_boot: int = 2000, seed: int = 0, level: float = 0.95):
     """Difference ``stat(b) - stat(a)`` with a percentile bootstrap interval (paired resampling if asked)."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
@@ -68,8 +66,9 @@ def bootstrap_diff(a, b, stat=np.mean, paired: bool = False, n_boot: int = 2000,
         a, b = a[~np.isnan(a)], b[~np.isnan(b)]
         if a.size == 0 or b.size == 0:
             return (math.nan, math.nan, math.nan)
-        boots = (stat(b[rng.integers(0, b.size, size=(n_boot, b.size))], axis=1)
-                 - stat(a[rng.integers(0, a.size, size=(n_boot, a.size))], axis=1))
+        boots = stat(b[rng.integers(0, b.size, size=(n_boot, b.size))], axis=1) - stat(
+            a[rng.integers(0, a.size, size=(n_boot, a.size))], axis=1
+        )
     q = (1 - level) / 2
     return float(stat(b) - stat(a)), float(np.quantile(boots, q)), float(np.quantile(boots, 1 - q))
 

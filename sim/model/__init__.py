@@ -4,4 +4,4 @@ from .model import BuddyingModel
 from .outcomes import BEDDED_IN, FAILED, OUTCOMES, UNDECIDED
 from .reference import ReferenceModel
 
-__all__ = ["BuddyingModel", "ReferenceModel", "OUTCOMES", "BEDDED_IN", "FAILED", "UNDECIDED"]
+__all__ = ["BEDDED_IN", "FAILED", "OUTCOMES", "UNDECIDED", "BuddyingModel", "ReferenceModel"]

@@ -22,9 +22,10 @@ import math
 
 import numpy as np
 
-from .engine import COUNTERS, METRICS, ORG_METRICS, measure as array_measure
-from .mechanisms.joint_working import context_logit
+from .engine import COUNTERS, METRICS, ORG_METRICS
+from .engine import measure as array_measure
 from .mechanisms.adoption import readiness_constant
+from .mechanisms.joint_working import context_logit
 from .params import Derived
 from .state import ROLE_MANAGERIAL
 
@@ -35,28 +36,99 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 
 #: Indices into the float parameter vector the kernel receives.
 FLOATS = (
-    "appoint_prob", "commitment_sd", "interim_commitment", "departure_shock", "ceo_multiplier",
-    "message_alignment", "message_noise", "interim_visibility", "message_influence", "conflict_cost",
-    "engage_prob", "engagement_authenticity", "union_amplification", "engagement_influence", "union_stance",
-    "load", "fatigue_rate", "recovery_rate",
-    "z0", "board_meet_prob", "w_trust", "w_distance", "w_fatigue", "trust_gain", "trust_loss", "tie_meet_prob",
-    "tie_gain", "tie_decay", "tie_growth_prob", "tie_floor", "tie_initial",
-    "loyalty_rate", "suspicion_rate", "confidence_bound", "convergence",
-    "adopt_const", "adopt_w_culture", "adopt_w_trust", "adopt_w_fatigue", "adopt_w_resistance", "adoption_rate",
-    "abandon_rate", "embedding_weeks",
-    "leave_rate_week", "turnover_trust", "turnover_fatigue", "socialisation_rate", "socialisation_weeks",
-    "union_density", "hire_culture_a", "hire_culture_b", "partner_trust_mean", "leader_trust_a", "leader_trust_b",
-    "attitude_sd", "newcomer_loyalty", "growth_week",
-    "leave_prob_a", "leave_prob_b", "visibility_a", "visibility_b", "commitment_a", "commitment_b",
-    "threat_a", "threat_b", "loyalty_target_a", "loyalty_target_b", "resistance_0", "resistance_1", "resistance_2",
-    "headcount0_a", "headcount0_b",
+    "appoint_prob",
+    "commitment_sd",
+    "interim_commitment",
+    "departure_shock",
+    "ceo_multiplier",
+    "message_alignment",
+    "message_noise",
+    "interim_visibility",
+    "message_influence",
+    "conflict_cost",
+    "engage_prob",
+    "engagement_authenticity",
+    "union_amplification",
+    "engagement_influence",
+    "union_stance",
+    "load",
+    "fatigue_rate",
+    "recovery_rate",
+    "z0",
+    "board_meet_prob",
+    "w_trust",
+    "w_distance",
+    "w_fatigue",
+    "trust_gain",
+    "trust_loss",
+    "tie_meet_prob",
+    "tie_gain",
+    "tie_decay",
+    "tie_growth_prob",
+    "tie_floor",
+    "tie_initial",
+    "loyalty_rate",
+    "suspicion_rate",
+    "confidence_bound",
+    "convergence",
+    "adopt_const",
+    "adopt_w_culture",
+    "adopt_w_trust",
+    "adopt_w_fatigue",
+    "adopt_w_resistance",
+    "adoption_rate",
+    "abandon_rate",
+    "embedding_weeks",
+    "leave_rate_week",
+    "turnover_trust",
+    "turnover_fatigue",
+    "socialisation_rate",
+    "socialisation_weeks",
+    "union_density",
+    "hire_culture_a",
+    "hire_culture_b",
+    "partner_trust_mean",
+    "leader_trust_a",
+    "leader_trust_b",
+    "attitude_sd",
+    "newcomer_loyalty",
+    "growth_week",
+    "leave_prob_a",
+    "leave_prob_b",
+    "visibility_a",
+    "visibility_b",
+    "commitment_a",
+    "commitment_b",
+    "threat_a",
+    "threat_b",
+    "loyalty_target_a",
+    "loyalty_target_b",
+    "resistance_0",
+    "resistance_1",
+    "resistance_2",
+    "headcount0_a",
+    "headcount0_b",
 )
 #: Switches and choices, in this order, in the integer vector.
-FLAGS = ("leadership_turnover", "messaging", "engagement", "unions", "initiative_load", "joint_working",
-         "competition", "peer_influence", "adoption", "embedding", "staff_turnover",
-         "well_mixed", "scope", "growing")
+FLAGS = (
+    "leadership_turnover",
+    "messaging",
+    "engagement",
+    "unions",
+    "initiative_load",
+    "joint_working",
+    "competition",
+    "peer_influence",
+    "adoption",
+    "embedding",
+    "staff_turnover",
+    "well_mixed",
+    "scope",
+    "growing",
+)
 SCOPES = {"wide": 0, "managers": 1, "leaders": 2}
 EV_DEPARTURE, EV_APPOINTMENT, EV_BOARD_FAILED = 1, 2, 3
+
 
 def kernel(f):
     """numba-compile ``f`` (cached on disk; numpy's rules for division by zero, as in the array engine)."""
@@ -64,74 +136,182 @@ def kernel(f):
 
 
 # Index constants for the kernel (numba freezes module globals at compile time).
-(P_APPOINT_PROB, P_COMMITMENT_SD, P_INTERIM_COMMITMENT, P_DEPARTURE_SHOCK, P_CEO_MULTIPLIER, P_MESSAGE_ALIGNMENT,
- P_MESSAGE_NOISE, P_INTERIM_VISIBILITY, P_MESSAGE_INFLUENCE, P_CONFLICT_COST, P_ENGAGE_PROB,
- P_ENGAGEMENT_AUTHENTICITY, P_UNION_AMPLIFICATION, P_ENGAGEMENT_INFLUENCE, P_UNION_STANCE, P_LOAD,
- P_FATIGUE_RATE, P_RECOVERY_RATE, P_Z0, P_BOARD_MEET_PROB, P_W_TRUST, P_W_DISTANCE, P_W_FATIGUE, P_TRUST_GAIN,
- P_TRUST_LOSS, P_TIE_MEET_PROB, P_TIE_GAIN, P_TIE_DECAY, P_TIE_GROWTH_PROB, P_TIE_FLOOR, P_TIE_INITIAL,
- P_LOYALTY_RATE, P_SUSPICION_RATE, P_CONFIDENCE_BOUND, P_CONVERGENCE, P_ADOPT_CONST, P_ADOPT_W_CULTURE,
- P_ADOPT_W_TRUST, P_ADOPT_W_FATIGUE, P_ADOPT_W_RESISTANCE, P_ADOPTION_RATE, P_ABANDON_RATE, P_EMBEDDING_WEEKS,
- P_LEAVE_RATE_WEEK, P_TURNOVER_TRUST, P_TURNOVER_FATIGUE, P_SOCIALISATION_RATE, P_SOCIALISATION_WEEKS,
- P_UNION_DENSITY, P_HIRE_CULTURE_A, P_HIRE_CULTURE_B, P_PARTNER_TRUST_MEAN, P_LEADER_TRUST_A, P_LEADER_TRUST_B,
- P_ATTITUDE_SD, P_NEWCOMER_LOYALTY, P_GROWTH_WEEK, P_LEAVE_PROB_A, P_LEAVE_PROB_B, P_VISIBILITY_A,
- P_VISIBILITY_B, P_COMMITMENT_A, P_COMMITMENT_B, P_THREAT_A, P_THREAT_B, P_LOYALTY_TARGET_A, P_LOYALTY_TARGET_B,
- P_RESISTANCE_0, P_RESISTANCE_1, P_RESISTANCE_2, P_HEADCOUNT0_A, P_HEADCOUNT0_B) = range(len(FLOATS))
-(ON_LEADERSHIP_TURNOVER, ON_MESSAGING, ON_ENGAGEMENT, ON_UNIONS, ON_INITIATIVE_LOAD, ON_JOINT_WORKING,
- ON_COMPETITION, ON_PEER_INFLUENCE, ON_ADOPTION, ON_EMBEDDING, ON_STAFF_TURNOVER, ON_WELL_MIXED, ON_SCOPE,
- ON_GROWING) = range(len(FLAGS))
+(
+    P_APPOINT_PROB,
+    P_COMMITMENT_SD,
+    P_INTERIM_COMMITMENT,
+    P_DEPARTURE_SHOCK,
+    P_CEO_MULTIPLIER,
+    P_MESSAGE_ALIGNMENT,
+    P_MESSAGE_NOISE,
+    P_INTERIM_VISIBILITY,
+    P_MESSAGE_INFLUENCE,
+    P_CONFLICT_COST,
+    P_ENGAGE_PROB,
+    P_ENGAGEMENT_AUTHENTICITY,
+    P_UNION_AMPLIFICATION,
+    P_ENGAGEMENT_INFLUENCE,
+    P_UNION_STANCE,
+    P_LOAD,
+    P_FATIGUE_RATE,
+    P_RECOVERY_RATE,
+    P_Z0,
+    P_BOARD_MEET_PROB,
+    P_W_TRUST,
+    P_W_DISTANCE,
+    P_W_FATIGUE,
+    P_TRUST_GAIN,
+    P_TRUST_LOSS,
+    P_TIE_MEET_PROB,
+    P_TIE_GAIN,
+    P_TIE_DECAY,
+    P_TIE_GROWTH_PROB,
+    P_TIE_FLOOR,
+    P_TIE_INITIAL,
+    P_LOYALTY_RATE,
+    P_SUSPICION_RATE,
+    P_CONFIDENCE_BOUND,
+    P_CONVERGENCE,
+    P_ADOPT_CONST,
+    P_ADOPT_W_CULTURE,
+    P_ADOPT_W_TRUST,
+    P_ADOPT_W_FATIGUE,
+    P_ADOPT_W_RESISTANCE,
+    P_ADOPTION_RATE,
+    P_ABANDON_RATE,
+    P_EMBEDDING_WEEKS,
+    P_LEAVE_RATE_WEEK,
+    P_TURNOVER_TRUST,
+    P_TURNOVER_FATIGUE,
+    P_SOCIALISATION_RATE,
+    P_SOCIALISATION_WEEKS,
+    P_UNION_DENSITY,
+    P_HIRE_CULTURE_A,
+    P_HIRE_CULTURE_B,
+    P_PARTNER_TRUST_MEAN,
+    P_LEADER_TRUST_A,
+    P_LEADER_TRUST_B,
+    P_ATTITUDE_SD,
+    P_NEWCOMER_LOYALTY,
+    P_GROWTH_WEEK,
+    P_LEAVE_PROB_A,
+    P_LEAVE_PROB_B,
+    P_VISIBILITY_A,
+    P_VISIBILITY_B,
+    P_COMMITMENT_A,
+    P_COMMITMENT_B,
+    P_THREAT_A,
+    P_THREAT_B,
+    P_LOYALTY_TARGET_A,
+    P_LOYALTY_TARGET_B,
+    P_RESISTANCE_0,
+    P_RESISTANCE_1,
+    P_RESISTANCE_2,
+    P_HEADCOUNT0_A,
+    P_HEADCOUNT0_B,
+) = range(len(FLOATS))
+(
+    ON_LEADERSHIP_TURNOVER,
+    ON_MESSAGING,
+    ON_ENGAGEMENT,
+    ON_UNIONS,
+    ON_INITIATIVE_LOAD,
+    ON_JOINT_WORKING,
+    ON_COMPETITION,
+    ON_PEER_INFLUENCE,
+    ON_ADOPTION,
+    ON_EMBEDDING,
+    ON_STAFF_TURNOVER,
+    ON_WELL_MIXED,
+    ON_SCOPE,
+    ON_GROWING,
+) = range(len(FLAGS))
 
 
 def pack(P: Derived) -> tuple[np.ndarray, np.ndarray]:
     """The derived parameters as the kernel's float and integer vectors."""
     sc = P.sc
     v = {
-        "appoint_prob": P.appoint_prob, "commitment_sd": sc["leadership.commitment_sd"],
+        "appoint_prob": P.appoint_prob,
+        "commitment_sd": sc["leadership.commitment_sd"],
         "interim_commitment": sc["leadership.interim_commitment"],
-        "departure_shock": sc["leadership.departure_shock"], "ceo_multiplier": sc["leadership.ceo_multiplier"],
-        "message_alignment": sc["leadership.message_alignment"], "message_noise": sc["leadership.message_noise"],
+        "departure_shock": sc["leadership.departure_shock"],
+        "ceo_multiplier": sc["leadership.ceo_multiplier"],
+        "message_alignment": sc["leadership.message_alignment"],
+        "message_noise": sc["leadership.message_noise"],
         "interim_visibility": sc["leadership.interim_visibility"],
-        "message_influence": sc["leadership.message_influence"], "conflict_cost": sc["leadership.conflict_cost"],
-        "engage_prob": P.engage_prob, "engagement_authenticity": sc["partnership.engagement_authenticity"],
+        "message_influence": sc["leadership.message_influence"],
+        "conflict_cost": sc["leadership.conflict_cost"],
+        "engage_prob": P.engage_prob,
+        "engagement_authenticity": sc["partnership.engagement_authenticity"],
         "union_amplification": sc["staff.union_amplification"],
-        "engagement_influence": sc["partnership.engagement_influence"], "union_stance": P.union_stance,
-        "load": P.load, "fatigue_rate": sc["initiative.fatigue_rate"], "recovery_rate": sc["initiative.recovery_rate"],
-        "z0": context_logit(P), "board_meet_prob": P.board_meet_prob,
-        "w_trust": sc["partnership.success_trust_weight"], "w_distance": sc["partnership.success_distance_weight"],
-        "w_fatigue": sc["partnership.success_fatigue_weight"], "trust_gain": sc["partnership.trust_gain"],
-        "trust_loss": sc["partnership.trust_loss"], "tie_meet_prob": P.tie_meet_prob,
-        "tie_gain": sc["partnership.tie_gain"], "tie_decay": sc["partnership.tie_decay"],
-        "tie_growth_prob": sc["partnership.tie_growth_prob"], "tie_floor": sc["partnership.tie_floor"],
+        "engagement_influence": sc["partnership.engagement_influence"],
+        "union_stance": P.union_stance,
+        "load": P.load,
+        "fatigue_rate": sc["initiative.fatigue_rate"],
+        "recovery_rate": sc["initiative.recovery_rate"],
+        "z0": context_logit(P),
+        "board_meet_prob": P.board_meet_prob,
+        "w_trust": sc["partnership.success_trust_weight"],
+        "w_distance": sc["partnership.success_distance_weight"],
+        "w_fatigue": sc["partnership.success_fatigue_weight"],
+        "trust_gain": sc["partnership.trust_gain"],
+        "trust_loss": sc["partnership.trust_loss"],
+        "tie_meet_prob": P.tie_meet_prob,
+        "tie_gain": sc["partnership.tie_gain"],
+        "tie_decay": sc["partnership.tie_decay"],
+        "tie_growth_prob": sc["partnership.tie_growth_prob"],
+        "tie_floor": sc["partnership.tie_floor"],
         "tie_initial": sc["partnership.tie_initial"],
-        "loyalty_rate": sc["system.loyalty_rate"], "suspicion_rate": sc["system.suspicion_rate"],
-        "confidence_bound": sc["culture.confidence_bound"], "convergence": sc["culture.convergence"],
-        "adopt_const": readiness_constant(P), "adopt_w_culture": sc["initiative.adoption_culture_weight"],
+        "loyalty_rate": sc["system.loyalty_rate"],
+        "suspicion_rate": sc["system.suspicion_rate"],
+        "confidence_bound": sc["culture.confidence_bound"],
+        "convergence": sc["culture.convergence"],
+        "adopt_const": readiness_constant(P),
+        "adopt_w_culture": sc["initiative.adoption_culture_weight"],
         "adopt_w_trust": sc["initiative.adoption_trust_weight"],
         "adopt_w_fatigue": sc["initiative.adoption_fatigue_weight"],
         "adopt_w_resistance": sc["initiative.adoption_resistance_weight"],
-        "adoption_rate": sc["initiative.adoption_rate"], "abandon_rate": sc["initiative.abandon_rate"],
+        "adoption_rate": sc["initiative.adoption_rate"],
+        "abandon_rate": sc["initiative.abandon_rate"],
         "embedding_weeks": sc["culture.embedding_weeks"],
-        "leave_rate_week": P.leave_rate_week, "turnover_trust": sc["staff.turnover_trust_sensitivity"],
+        "leave_rate_week": P.leave_rate_week,
+        "turnover_trust": sc["staff.turnover_trust_sensitivity"],
         "turnover_fatigue": sc["staff.turnover_fatigue_sensitivity"],
-        "socialisation_rate": sc["staff.socialisation_rate"], "socialisation_weeks": sc["staff.socialisation_weeks"],
-        "union_density": sc["staff.union_density"], "hire_culture_a": sc["staff.hire_culture_a"],
-        "hire_culture_b": sc["staff.hire_culture_b"], "partner_trust_mean": P.partner_trust_mean,
-        "leader_trust_a": sc["staff.leader_trust_a"], "leader_trust_b": sc["staff.leader_trust_b"],
-        "attitude_sd": sc["organisations.attitude_sd"], "newcomer_loyalty": sc["staff.newcomer_loyalty"],
+        "socialisation_rate": sc["staff.socialisation_rate"],
+        "socialisation_weeks": sc["staff.socialisation_weeks"],
+        "union_density": sc["staff.union_density"],
+        "hire_culture_a": sc["staff.hire_culture_a"],
+        "hire_culture_b": sc["staff.hire_culture_b"],
+        "partner_trust_mean": P.partner_trust_mean,
+        "leader_trust_a": sc["staff.leader_trust_a"],
+        "leader_trust_b": sc["staff.leader_trust_b"],
+        "attitude_sd": sc["organisations.attitude_sd"],
+        "newcomer_loyalty": sc["staff.newcomer_loyalty"],
         "growth_week": P.growth_week,
-        "leave_prob_a": P.leave_prob[0], "leave_prob_b": P.leave_prob[1],
-        "visibility_a": P.visibility[0], "visibility_b": P.visibility[1],
-        "commitment_a": P.commitment_mean[0], "commitment_b": P.commitment_mean[1],
-        "threat_a": P.threat[0], "threat_b": P.threat[1],
-        "loyalty_target_a": P.loyalty_target[0], "loyalty_target_b": P.loyalty_target[1],
-        "resistance_0": P.resistance_role[0], "resistance_1": P.resistance_role[1],
+        "leave_prob_a": P.leave_prob[0],
+        "leave_prob_b": P.leave_prob[1],
+        "visibility_a": P.visibility[0],
+        "visibility_b": P.visibility[1],
+        "commitment_a": P.commitment_mean[0],
+        "commitment_b": P.commitment_mean[1],
+        "threat_a": P.threat[0],
+        "threat_b": P.threat[1],
+        "loyalty_target_a": P.loyalty_target[0],
+        "loyalty_target_b": P.loyalty_target[1],
+        "resistance_0": P.resistance_role[0],
+        "resistance_1": P.resistance_role[1],
         "resistance_2": P.resistance_role[2],
         "headcount0_a": 0.0 if P.headcount0 is None else P.headcount0[0],
         "headcount0_b": 0.0 if P.headcount0 is None else P.headcount0[1],
     }
     floats = np.array([float(v[k]) for k in FLOATS])
     flags = [int(P.on[m]) for m in FLAGS[:11]]
-    flags += [int(sc["culture.mixing"] == "well_mixed"), SCOPES[sc["partnership.bridge_scope"]],
-              int(P.headcount0 is not None)]
+    flags += [
+        int(sc["culture.mixing"] == "well_mixed"),
+        SCOPES[sc["partnership.bridge_scope"]],
+        int(P.headcount0 is not None),
+    ]
     return floats, np.array(flags, dtype=np.int64)
 
 
@@ -251,8 +431,9 @@ def _initiative(p, fatigue):
 
 
 @kernel
-def _joint_working(rng, p, scope, n_a, org, role, culture, tp, fatigue, l_org, l_commit, inc_ptr, nbr,
-                   x_u, x_v, x_w, counts):
+def _joint_working(
+    rng, p, scope, n_a, org, role, culture, tp, fatigue, l_org, l_commit, inc_ptr, nbr, x_u, x_v, x_w, counts
+):
     """7.5 Joint working: board meeting, encounters on the cross ties, tie growth and decay.
 
     Returns the new cross ties and whether a board meeting failed.
@@ -262,7 +443,7 @@ def _joint_working(rng, p, scope, n_a, org, role, culture, tp, fatigue, l_org, l
     k_seats = ns // 2
     board_failed = False
     n_ties = x_u.size
-    staff = rng.random(5 * n_ties)      # rows: meet, succeed, grow, pick, side (C order, as in numpy)
+    staff = rng.random(5 * n_ties)  # rows: meet, succeed, grow, pick, side (C order, as in numpy)
     board = rng.random(2)
     gain = p[P_TRUST_GAIN]
     loss = p[P_TRUST_LOSS]
@@ -295,9 +476,12 @@ def _joint_working(rng, p, scope, n_a, org, role, culture, tp, fatigue, l_org, l
             if staff[q] < p[P_TIE_MEET_PROB]:
                 u = x_u[q]
                 v = x_v[q]
-                zz = (z0 + p[P_W_TRUST] * ((tp[u] + tp[v]) / 2.0 - 0.5)
-                      - p[P_W_DISTANCE] * abs(culture[u] - culture[v])
-                      - p[P_W_FATIGUE] * (fatigue[u] + fatigue[v]) / 2.0)
+                zz = (
+                    z0
+                    + p[P_W_TRUST] * ((tp[u] + tp[v]) / 2.0 - 0.5)
+                    - p[P_W_DISTANCE] * abs(culture[u] - culture[v])
+                    - p[P_W_FATIGUE] * (fatigue[u] + fatigue[v]) / 2.0
+                )
                 good = staff[n_ties + q] < 1.0 / (1.0 + math.exp(-zz))
                 okv[q] = good
                 n_met += 1
@@ -423,7 +607,7 @@ def _peer_influence(rng, p, well_mixed, org, culture, tp, e_u, e_v, inc_ptr, inc
                 node_max[x_u[q]] = val
             if val > node_max[x_v[q]]:
                 node_max[x_v[q]] = val
-        pi = np.empty(n // 2 + 1, np.int64)     # a matching has at most n/2 pairs
+        pi = np.empty(n // 2 + 1, np.int64)  # a matching has at most n/2 pairs
         pj = np.empty(n // 2 + 1, np.int64)
         n_pairs = 0
         for q in range(n_e):
@@ -469,9 +653,13 @@ def _adoption(rng, p, unions_on, role, union, culture, tl, fatigue, adopted):
         rho = p[P_RESISTANCE_0 + role[i]]
         if unions_act and union[i]:
             rho = rho * (1.0 - ua) if stance > 0 else rho + ua * (1.0 - rho)
-        zi = (p[P_ADOPT_CONST] + p[P_ADOPT_W_CULTURE] * (culture[i] - 0.5)
-              + p[P_ADOPT_W_TRUST] * (tl[i] - 0.5) - p[P_ADOPT_W_FATIGUE] * fatigue[i]
-              - p[P_ADOPT_W_RESISTANCE] * rho)
+        zi = (
+            p[P_ADOPT_CONST]
+            + p[P_ADOPT_W_CULTURE] * (culture[i] - 0.5)
+            + p[P_ADOPT_W_TRUST] * (tl[i] - 0.5)
+            - p[P_ADOPT_W_FATIGUE] * fatigue[i]
+            - p[P_ADOPT_W_RESISTANCE] * rho
+        )
         if adopted[i]:
             adopted[i] = not (draws[i] < p[P_ABANDON_RATE] / (1.0 + math.exp(zi)))
         else:
@@ -487,8 +675,27 @@ def _embedding(p, culture, adopted):
 
 
 @kernel
-def _staff_turnover(rng, p, growing, t, n_a, org, union, tenure, culture, tp, tl, loyalty, fatigue, adopted,
-                    present, x_u, x_v, x_w, counts):
+def _staff_turnover(
+    rng,
+    p,
+    growing,
+    t,
+    n_a,
+    org,
+    union,
+    tenure,
+    culture,
+    tp,
+    tl,
+    loyalty,
+    fatigue,
+    adopted,
+    present,
+    x_u,
+    x_v,
+    x_w,
+    counts,
+):
     """7.10 Staff turnover, hiring (up to the target headcount) and socialisation; returns the cross ties."""
     n = org.size
     u_ = rng.random(n)
@@ -502,8 +709,9 @@ def _staff_turnover(rng, p, growing, t, n_a, org, union, tenure, culture, tp, tl
     mean0 = cs[0] / cn[0]
     mean1 = cs[1] / cn[1]
     for i in range(n):
-        lam = p[P_LEAVE_RATE_WEEK] * math.exp(p[P_TURNOVER_TRUST] * (0.5 - tl[i])
-                                              + p[P_TURNOVER_FATIGUE] * (fatigue[i] - 0.5))
+        lam = p[P_LEAVE_RATE_WEEK] * math.exp(
+            p[P_TURNOVER_TRUST] * (0.5 - tl[i]) + p[P_TURNOVER_FATIGUE] * (fatigue[i] - 0.5)
+        )
         leave[i] = present[i] and u_[i] < 1.0 - math.exp(-lam)
         pull = p[P_SOCIALISATION_RATE] * math.exp(-tenure[i] / p[P_SOCIALISATION_WEEKS])
         target = mean0 if org[i] == 0 else mean1
@@ -632,10 +840,39 @@ def _metrics(org, culture, tp, tl, loyalty, fatigue, adopted, present, l_org, l_
 
 
 @kernel
-def week_kernel(rng, t, p, on, n_a, org, role, union, tenure, culture, tp, tl, loyalty, fatigue, adopted, present,
-                l_org, l_seat, l_commit, l_vacant, l_tenure, e_u, inc_ptr, inc_edge, nbr, e_v, x_u, x_v, x_w):
+def week_kernel(
+    rng,
+    t,
+    p,
+    on,
+    n_a,
+    org,
+    role,
+    union,
+    tenure,
+    culture,
+    tp,
+    tl,
+    loyalty,
+    fatigue,
+    adopted,
+    present,
+    l_org,
+    l_seat,
+    l_commit,
+    l_vacant,
+    l_tenure,
+    e_u,
+    inc_ptr,
+    inc_edge,
+    nbr,
+    e_v,
+    x_u,
+    x_v,
+    x_w,
+):
     """One week in the order of docs/ODD.md section 3; returns the new cross ties, metrics and events."""
-    counts = np.zeros(7, np.int64)     # COUNTERS, in order
+    counts = np.zeros(7, np.int64)  # COUNTERS, in order
     events = np.zeros((0, 3), np.int64)
     gap = np.nan
     if on[ON_LEADERSHIP_TURNOVER]:
@@ -647,28 +884,62 @@ def week_kernel(rng, t, p, on, n_a, org, role, union, tenure, culture, tp, tl, l
     if on[ON_INITIATIVE_LOAD]:
         _initiative(p, fatigue)
     if on[ON_JOINT_WORKING]:
-        x_u, x_v, x_w, failed = _joint_working(rng, p, on[ON_SCOPE], n_a, org, role, culture, tp, fatigue, l_org,
-                                               l_commit, inc_ptr, nbr, x_u, x_v, x_w, counts)
+        x_u, x_v, x_w, failed = _joint_working(
+            rng,
+            p,
+            on[ON_SCOPE],
+            n_a,
+            org,
+            role,
+            culture,
+            tp,
+            fatigue,
+            l_org,
+            l_commit,
+            inc_ptr,
+            nbr,
+            x_u,
+            x_v,
+            x_w,
+            counts,
+        )
         if failed:
             ev2 = np.zeros((events.shape[0] + 1, 3), np.int64)
-            ev2[:events.shape[0]] = events
+            ev2[: events.shape[0]] = events
             ev2[events.shape[0], 0] = EV_BOARD_FAILED
             events = ev2
     if on[ON_COMPETITION]:
         _competition(p, org, loyalty, tp)
     if on[ON_PEER_INFLUENCE]:
-        _peer_influence(rng, p, on[ON_WELL_MIXED] == 1, org, culture, tp, e_u, e_v, inc_ptr, inc_edge, x_u, x_v,
-                        counts)
+        _peer_influence(rng, p, on[ON_WELL_MIXED] == 1, org, culture, tp, e_u, e_v, inc_ptr, inc_edge, x_u, x_v, counts)
     if on[ON_ADOPTION]:
         _adoption(rng, p, on[ON_UNIONS] == 1, role, union, culture, tl, fatigue, adopted)
     if on[ON_EMBEDDING]:
         _embedding(p, culture, adopted)
     if on[ON_STAFF_TURNOVER]:
-        x_u, x_v, x_w = _staff_turnover(rng, p, on[ON_GROWING] == 1, t, n_a, org, union, tenure, culture, tp, tl,
-                                        loyalty, fatigue, adopted, present, x_u, x_v, x_w, counts)
+        x_u, x_v, x_w = _staff_turnover(
+            rng,
+            p,
+            on[ON_GROWING] == 1,
+            t,
+            n_a,
+            org,
+            union,
+            tenure,
+            culture,
+            tp,
+            tl,
+            loyalty,
+            fatigue,
+            adopted,
+            present,
+            x_u,
+            x_v,
+            x_w,
+            counts,
+        )
     out = _metrics(org, culture, tp, tl, loyalty, fatigue, adopted, present, l_org, l_commit, l_vacant)
     return x_u, x_v, x_w, out, counts, events, gap
-
 
 
 _ORG = [f"{m}_{o}" for m in ORG_METRICS for o in "ab"]
@@ -683,15 +954,31 @@ def warm_up() -> None:
     from ..scenario import Scenario
     from .model import BuddyingModel
 
-    BuddyingModel(Scenario({"organisations.staff_a": 10, "organisations.staff_b": 10, "run.steps": 1}), 1,
-                  agent_views=False, engine="compiled").run_to_end()
+    BuddyingModel(
+        Scenario({"organisations.staff_a": 10, "organisations.staff_b": 10, "run.steps": 1}),
+        1,
+        agent_views=False,
+        engine="compiled",
+    ).run_to_end()
 
 
 #: The metric vector's layout, checked against METRICS once (measure() relies on it).
-_LAYOUT = _ORG + ["board_commitment_a", "board_commitment_b", "interim_seats_a", "interim_seats_b", "headcount_a",
-                  "headcount_b", "cross_ties", "message_gap", "message_conflict", *COUNTERS,
-                  "trust_min", "adoption_min", "board_min"]
-assert _LAYOUT == list(METRICS), "sim.model.compiled: the metrics' order changed; update measure()"
+_LAYOUT = _ORG + [
+    "board_commitment_a",
+    "board_commitment_b",
+    "interim_seats_a",
+    "interim_seats_b",
+    "headcount_a",
+    "headcount_b",
+    "cross_ties",
+    "message_gap",
+    "message_conflict",
+    *COUNTERS,
+    "trust_min",
+    "adoption_min",
+    "board_min",
+]
+assert list(METRICS) == _LAYOUT, "sim.model.compiled: the metrics' order changed; update measure()"
 
 
 class CompiledStep:
@@ -699,7 +986,7 @@ class CompiledStep:
 
     def __init__(self):
         if numba is None:
-            raise RuntimeError("the compiled engine needs numba (pip install numba), or use engine=\"array\"")
+            raise RuntimeError('the compiled engine needs numba (pip install numba), or use engine="array"')
         self._P = None
         self._metrics = None
         self._counts = None
@@ -720,9 +1007,36 @@ class CompiledStep:
                 self._all_present = np.ones(st.n, dtype=np.bool_)
             present = self._all_present
         x_u, x_v, x_w, out, counts, events, gap = week_kernel(
-            rng, ctx.t, self._floats, self._flags, P.n_a, st.org, st.role, st.union, st.tenure, st.culture, st.tp,
-            st.tl, st.loyalty, st.fatigue, st.adopted, present, st.l_org, st.l_seat, st.l_commit, st.l_vacant,
-            st.l_tenure, st.e_u, st.inc_ptr, st.inc_edge, st.nbr, st.e_v, st.x_u, st.x_v, st.x_w)
+            rng,
+            ctx.t,
+            self._floats,
+            self._flags,
+            P.n_a,
+            st.org,
+            st.role,
+            st.union,
+            st.tenure,
+            st.culture,
+            st.tp,
+            st.tl,
+            st.loyalty,
+            st.fatigue,
+            st.adopted,
+            present,
+            st.l_org,
+            st.l_seat,
+            st.l_commit,
+            st.l_vacant,
+            st.l_tenure,
+            st.e_u,
+            st.inc_ptr,
+            st.inc_edge,
+            st.nbr,
+            st.e_v,
+            st.x_u,
+            st.x_v,
+            st.x_w,
+        )
         st.x_u, st.x_v, st.x_w = x_u, x_v, x_w
         # Events in the order the submodels emit them: leadership, the message conflict, the board meeting.
         board_failed = False
@@ -739,7 +1053,7 @@ class CompiledStep:
         if board_failed:
             ctx.event("board_meeting_failed", None)
         self._counts = counts.tolist()
-        ctx.counts.update(zip(COUNTERS, self._counts))   # the kernel counts the whole week
+        ctx.counts.update(zip(COUNTERS, self._counts))  # the kernel counts the whole week
         self._metrics = out
 
     def measure(self, st, P, ctx) -> dict:
@@ -747,6 +1061,10 @@ class CompiledStep:
         if self._metrics is None:
             return array_measure(st, P, ctx)
         v = self._metrics.tolist()
-        values = v[:14] + [int(v[14]), int(v[15]), int(v[16]), int(v[17]), int(st.x_u.size), ctx.gap,
-                           int(ctx.conflict)] + self._counts + [min(v[2], v[3]), min(v[10], v[11]), min(v[12], v[13])]
+        values = (
+            v[:14]
+            + [int(v[14]), int(v[15]), int(v[16]), int(v[17]), int(st.x_u.size), ctx.gap, int(ctx.conflict)]
+            + self._counts
+            + [min(v[2], v[3]), min(v[10], v[11]), min(v[12], v[13])]
+        )
         return dict(zip(METRICS, values))

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mechanisms import (adoption, competition, embedding, engagement, initiative, joint_working,
-                         leadership, messaging, peer_influence, staff_turnover)
+from .mechanisms import (
+    adoption,
+    competition,
+    embedding,
+    engagement,
+    initiative,
+    joint_working,
+    leadership,
+    messaging,
+    peer_influence,
+    staff_turnover,
+)
 from .params import Derived
 from .state import State, org_means_present
 
-COUNTERS = ("encounters", "successes", "ties_formed", "ties_lost", "leavers_a", "leavers_b",
-            "influence_pairs")
+COUNTERS = ("encounters", "successes", "ties_formed", "ties_lost", "leavers_a", "leavers_b", "influence_pairs")
 
 
 class StepContext:
@@ -114,13 +123,26 @@ def step(st: State, P: Derived, rng: np.random.Generator, ctx: StepContext) -> N
 
 # --- per-step metrics ------------------------------------------------------------
 ORG_METRICS = {
-    "culture": "culture", "partner_trust": "tp", "leader_trust": "tl",
-    "loyalty": "loyalty", "fatigue": "fatigue", "adoption": "adopted",
+    "culture": "culture",
+    "partner_trust": "tp",
+    "leader_trust": "tl",
+    "loyalty": "loyalty",
+    "fatigue": "fatigue",
+    "adoption": "adopted",
 }
 METRICS = (
     [f"{m}_{o}" for m in ORG_METRICS for o in "ab"]
-    + ["board_commitment_a", "board_commitment_b", "interim_seats_a", "interim_seats_b",
-       "headcount_a", "headcount_b", "cross_ties", "message_gap", "message_conflict"]
+    + [
+        "board_commitment_a",
+        "board_commitment_b",
+        "interim_seats_a",
+        "interim_seats_b",
+        "headcount_a",
+        "headcount_b",
+        "cross_ties",
+        "message_gap",
+        "message_conflict",
+    ]
     + list(COUNTERS)
     + ["trust_min", "adoption_min", "board_min"]
 )
@@ -139,7 +161,7 @@ def measure(st: State, P: Derived, ctx: StepContext) -> dict:
     if present is None:
         out["headcount_a"], out["headcount_b"] = P.n_a, P.n_b
     else:
-        a = int(np.count_nonzero(present[:P.n_a]))
+        a = int(np.count_nonzero(present[: P.n_a]))
         out["headcount_a"], out["headcount_b"] = a, int(np.count_nonzero(present)) - a
     out["cross_ties"] = int(st.x_u.size)
     out["message_gap"] = ctx.gap

@@ -13,7 +13,6 @@ from .outcomes import OutcomeTracker
 from .params import derive
 from .state import build_initial_state
 
-
 ENGINES = ("compiled", "array")
 
 
@@ -21,6 +20,7 @@ def make_step(engine: str):
     """The weekly step of an engine by name (``"fast"`` is the array engine's former name)."""
     if engine == "compiled":
         from .compiled import CompiledStep
+
         return CompiledStep()
     if engine in ("array", "fast"):
         return engine_module.step
@@ -48,8 +48,15 @@ class BuddyingModel(mesa.Model):
         A weekly step function to use instead (it may carry a ``measure`` method for the metrics).
     """
 
-    def __init__(self, scenario: Scenario | None = None, seed: int | None = None, *,
-                 agent_views: bool = True, engine: str = "compiled", engine_step=None):
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        seed: int | None = None,
+        *,
+        agent_views: bool = True,
+        engine: str = "compiled",
+        engine_step=None,
+    ):
         sc = scenario if scenario is not None else Scenario()
         seed = int(sc["run.seed"] if seed is None else seed)
         super().__init__(rng=seed)
@@ -124,6 +131,7 @@ class BuddyingModel(mesa.Model):
 
     def network(self, include_cross: bool = True):
         from .networks import to_networkx
+
         return to_networkx(self.state, include_cross=include_cross)
 
     def snapshot(self) -> dict[str, np.ndarray]:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def team_small_world(rng: np.random.Generator, n: int, offset: int, team_size: int,
-                     half_degree: int, teams_per_dept: int, rewire: float) -> tuple[np.ndarray, np.ndarray]:
+def team_small_world(
+    rng: np.random.Generator, n: int, offset: int, team_size: int, half_degree: int, teams_per_dept: int, rewire: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Edges (u, v), u < v, of one organisation's network (global indices)."""
     local = np.arange(n, dtype=np.int64)
     team = local // team_size
@@ -47,8 +48,8 @@ def team_small_world(rng: np.random.Generator, n: int, offset: int, team_size: i
     keep = u != v
     u, v = u[keep], v[keep]
     lo, hi = np.minimum(u, v), np.maximum(u, v)
-    key = np.sort(lo * n + hi)              # sorted distinct keys: np.unique's result, without its hash
-    key = key[np.concatenate(([True], key[1:] != key[:-1]))] if key.size else key   # table (3x slower at 1M)
+    key = np.sort(lo * n + hi)  # sorted distinct keys: np.unique's result, without its hash
+    key = key[np.concatenate(([True], key[1:] != key[:-1]))] if key.size else key  # table (3x slower at 1M)
     return key // n + offset, key % n + offset
 
 
@@ -71,6 +72,10 @@ def to_networkx(state, *, include_cross: bool = True):
     g.add_nodes_from((i, {"org": "AB"[o]}) for i, o in enumerate(state.org.tolist()))
     g.add_edges_from(zip(state.e_u.tolist(), state.e_v.tolist()), cross=False)
     if include_cross:
-        g.add_edges_from(((u, v, {"cross": True, "strength": w}) for u, v, w in
-                          zip(state.x_u.tolist(), state.x_v.tolist(), state.x_w.tolist())))
+        g.add_edges_from(
+            (
+                (u, v, {"cross": True, "strength": w})
+                for u, v, w in zip(state.x_u.tolist(), state.x_v.tolist(), state.x_w.tolist())
+            )
+        )
     return g

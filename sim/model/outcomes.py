@@ -34,9 +34,14 @@ class OutcomeTracker:
     _prev: dict = field(default_factory=dict)
 
     @classmethod
-    def from_scenario(cls, sc) -> "OutcomeTracker":
-        return cls(sc["outcome.bed_in_trust"], sc["outcome.bed_in_adoption"], sc["outcome.bed_in_weeks"],
-                   sc["outcome.fail_floor"], sc["outcome.fail_weeks"])
+    def from_scenario(cls, sc) -> OutcomeTracker:
+        return cls(
+            sc["outcome.bed_in_trust"],
+            sc["outcome.bed_in_adoption"],
+            sc["outcome.bed_in_weeks"],
+            sc["outcome.fail_floor"],
+            sc["outcome.fail_weeks"],
+        )
 
     def update(self, t: int, m: dict, events: list) -> None:
         """Feed the metrics of week ``t``; appends threshold-crossing events."""
@@ -50,10 +55,23 @@ class OutcomeTracker:
             for name, now in flags.items():
                 before = self._prev.get(name)
                 if before is not None and now != before:
-                    events.append({"step": t, "kind": ("crossed_" if now else "left_") + name, "org": None,
-                                   "value": round(m["board_min" if name.startswith("board") else
-                                                    "adoption_min" if name.startswith("adoption") else
-                                                    "trust_min"], 4)})
+                    events.append(
+                        {
+                            "step": t,
+                            "kind": ("crossed_" if now else "left_") + name,
+                            "org": None,
+                            "value": round(
+                                m[
+                                    "board_min"
+                                    if name.startswith("board")
+                                    else "adoption_min"
+                                    if name.startswith("adoption")
+                                    else "trust_min"
+                                ],
+                                4,
+                            ),
+                        }
+                    )
         self._prev = flags
         if t == 0:  # the initial state is not a simulated week: spells count from week 1
             return
@@ -72,11 +90,13 @@ class OutcomeTracker:
             if flags["board_below_floor"]:
                 org = "A" if m["board_commitment_a"] <= m["board_commitment_b"] else "B"
                 who.append(f"board commitment in {org} ({m['board_min']:.2f})")
-            self.reason = (" and ".join(who) + f" below {self.floor:g} for {self.fail_weeks} weeks")
+            self.reason = " and ".join(who) + f" below {self.floor:g} for {self.fail_weeks} weeks"
             events.append({"step": t, "kind": "failed", "org": None, "reason": self.reason})
         elif self.good_run >= self.bed_weeks:
             self.outcome, self.step = BEDDED_IN, t
-            self.reason = (f"partner trust >= {self.bed_trust:g} (lowest {m['trust_min']:.2f}) and adoption >= "
-                           f"{self.bed_adoption:g} (lowest {m['adoption_min']:.2f}) in both trusts for "
-                           f"{self.bed_weeks} weeks")
+            self.reason = (
+                f"partner trust >= {self.bed_trust:g} (lowest {m['trust_min']:.2f}) and adoption >= "
+                f"{self.bed_adoption:g} (lowest {m['adoption_min']:.2f}) in both trusts for "
+                f"{self.bed_weeks} weeks"
+            )
             events.append({"step": t, "kind": "bedded_in", "org": None, "reason": self.reason})

@@ -35,14 +35,14 @@ class Derived:
     sc: Scenario
     on: dict
     steps: int
-    n_a: int                          # rows of A (its posts; more than its staff when it will grow)
+    n_a: int  # rows of A (its posts; more than its staff when it will grow)
     n_b: int
     seats: int
     # leadership
-    leave_prob: np.ndarray            # per org, weekly chance an executive leaves
-    appoint_prob: float               # weekly chance an interim seat is filled (1 = immediate)
-    visibility: np.ndarray            # per org
-    commitment_mean: np.ndarray       # per org
+    leave_prob: np.ndarray  # per org, weekly chance an executive leaves
+    appoint_prob: float  # weekly chance an interim seat is filled (1 = immediate)
+    visibility: np.ndarray  # per org
+    commitment_mean: np.ndarray  # per org
     # joint working
     tie_meet_prob: float
     board_meet_prob: float
@@ -52,19 +52,19 @@ class Derived:
     # initiative
     load: float
     # competition
-    takeover: np.ndarray              # per org: perceived takeover threat
-    threat: np.ndarray                # per org: competition (+) takeover
-    loyalty_target: np.ndarray        # per org
+    takeover: np.ndarray  # per org: perceived takeover threat
+    threat: np.ndarray  # per org: competition (+) takeover
+    loyalty_target: np.ndarray  # per org
     # staff
     leave_rate_week: float
     union_stance: int
-    resistance_role: np.ndarray       # per role
+    resistance_role: np.ndarray  # per role
     # initial partner trust, after history
     partner_trust_mean: float
     initial_ties: int
     # growth and decline (docs/ODD.md 7.10); headcount0 is None when headcounts are fixed
-    headcount0: np.ndarray | None = None   # per org, staff in post at week 0
-    growth_week: float = 1.0               # weekly factor of the target headcount
+    headcount0: np.ndarray | None = None  # per org, staff in post at week 0
+    growth_week: float = 1.0  # weekly factor of the target headcount
 
     def __getitem__(self, key: str):
         return self.sc[key]
@@ -104,11 +104,16 @@ def derive(sc: Scenario) -> Derived:
     if sc["partnership.bridge_scope"] == "leaders":
         initial_ties = 0
     else:
-        initial_ties = int(round(sc["partnership.ties_per_100_staff"] * min(n_a, n_b) / 100.0
-                                 * proximity * (1.0 + history)))
+        initial_ties = int(
+            round(sc["partnership.ties_per_100_staff"] * min(n_a, n_b) / 100.0 * proximity * (1.0 + history))
+        )
 
     return Derived(
-        sc=sc, on=on, steps=sc["run.steps"], n_a=rows_a, n_b=rows_b,
+        sc=sc,
+        on=on,
+        steps=sc["run.steps"],
+        n_a=rows_a,
+        n_b=rows_b,
         seats=sc["leadership.exec_team_size"],
         leave_prob=np.array([weekly_prob(sc["leadership.turnover_a"]), weekly_prob(sc["leadership.turnover_b"])]),
         appoint_prob=appoint,
@@ -119,11 +124,14 @@ def derive(sc: Scenario) -> Derived:
         base_logit=logit(sc["partnership.base_success"]),
         engage_prob=weekly_prob(sc["partnership.engagement_per_year"]),
         load=load,
-        takeover=takeover, threat=threat, loyalty_target=loyalty_target,
+        takeover=takeover,
+        threat=threat,
+        loyalty_target=loyalty_target,
         leave_rate_week=sc["staff.turnover_per_year"] / WEEKS_PER_YEAR,
         union_stance=STANCES[sc["staff.union_stance"]],
-        resistance_role=np.array([sc["staff.resistance_clinical"], sc["staff.resistance_managerial"],
-                                  sc["staff.resistance_support"]]),
+        resistance_role=np.array(
+            [sc["staff.resistance_clinical"], sc["staff.resistance_managerial"], sc["staff.resistance_support"]]
+        ),
         partner_trust_mean=pt,
         initial_ties=initial_ties,
         headcount0=headcount0,
@@ -133,7 +141,7 @@ def derive(sc: Scenario) -> Derived:
 
 def target_headcount(headcount0: np.ndarray, growth_week: float, week: int) -> np.ndarray:
     """Staff each trust aims to have in post after week ``week`` (at least one)."""
-    return np.maximum(np.rint(headcount0 * growth_week ** week), 1).astype(np.int64)
+    return np.maximum(np.rint(headcount0 * growth_week**week), 1).astype(np.int64)
 
 
 def posts(headcount0: int, growth: float, steps: int) -> int:

@@ -18,16 +18,29 @@ import numpy as np
 
 from ..scenario import Scenario
 from .engine import COUNTERS, METRICS, ORG_METRICS, StepContext
-from .mechanisms import (adoption, engagement, joint_working, leadership, messaging, peer_influence,
-                         staff_turnover)
+from .mechanisms import adoption, engagement, joint_working, leadership, messaging, peer_influence, staff_turnover
 from .outcomes import OutcomeTracker
 from .params import derive, target_headcount
 from .state import ROLE_MANAGERIAL, build_initial_state
 
 
 class Person:
-    __slots__ = ("index", "org", "role", "union", "tenure", "culture", "tp", "tl", "loyalty", "fatigue",
-                 "adopted", "edges", "colleagues", "present")
+    __slots__ = (
+        "adopted",
+        "colleagues",
+        "culture",
+        "edges",
+        "fatigue",
+        "index",
+        "loyalty",
+        "org",
+        "present",
+        "role",
+        "tenure",
+        "tl",
+        "tp",
+        "union",
+    )
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -35,7 +48,7 @@ class Person:
 
 
 class Leader:
-    __slots__ = ("org", "seat", "commit", "vacant", "tenure")
+    __slots__ = ("commit", "org", "seat", "tenure", "vacant")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -81,17 +94,35 @@ class ReferenceModel:
         self.rng = np.random.default_rng(self.seed)
         self.P = derive(sc)
         st = build_initial_state(self.P, self.rng)
-        self.people = [Person(index=i, org=int(st.org[i]), role=int(st.role[i]), union=bool(st.union[i]),
-                              tenure=int(st.tenure[i]), culture=float(st.culture[i]), tp=float(st.tp[i]),
-                              tl=float(st.tl[i]), loyalty=float(st.loyalty[i]), fatigue=float(st.fatigue[i]),
-                              adopted=bool(st.adopted[i]),
-                              edges=[int(e) for e in st.inc_edge[st.inc_ptr[i]:st.inc_ptr[i + 1]]],
-                              colleagues=[int(j) for j in st.nbr[st.inc_ptr[i]:st.inc_ptr[i + 1]]],
-                              present=True if st.present is None else bool(st.present[i]))
-                       for i in range(st.n)]
-        self.leaders = [Leader(org=int(st.l_org[s]), seat=int(st.l_seat[s]), commit=float(st.l_commit[s]),
-                               vacant=bool(st.l_vacant[s]), tenure=int(st.l_tenure[s]))
-                        for s in range(st.l_org.size)]
+        self.people = [
+            Person(
+                index=i,
+                org=int(st.org[i]),
+                role=int(st.role[i]),
+                union=bool(st.union[i]),
+                tenure=int(st.tenure[i]),
+                culture=float(st.culture[i]),
+                tp=float(st.tp[i]),
+                tl=float(st.tl[i]),
+                loyalty=float(st.loyalty[i]),
+                fatigue=float(st.fatigue[i]),
+                adopted=bool(st.adopted[i]),
+                edges=[int(e) for e in st.inc_edge[st.inc_ptr[i] : st.inc_ptr[i + 1]]],
+                colleagues=[int(j) for j in st.nbr[st.inc_ptr[i] : st.inc_ptr[i + 1]]],
+                present=True if st.present is None else bool(st.present[i]),
+            )
+            for i in range(st.n)
+        ]
+        self.leaders = [
+            Leader(
+                org=int(st.l_org[s]),
+                seat=int(st.l_seat[s]),
+                commit=float(st.l_commit[s]),
+                vacant=bool(st.l_vacant[s]),
+                tenure=int(st.l_tenure[s]),
+            )
+            for s in range(st.l_org.size)
+        ]
         self.edges = list(zip(st.e_u.tolist(), st.e_v.tolist()))
         self.ties = [Tie(u, v, w) for u, v, w in zip(st.x_u.tolist(), st.x_v.tolist(), st.x_w.tolist())]
         self.week = 0
@@ -172,12 +203,17 @@ class ReferenceModel:
         sc = self.P.sc
         c = self._stance()
         a = sc["leadership.message_alignment"]
-        m = [min(1.0, max(0.0, a * (c[0] + c[1]) / 2.0 + (1.0 - a) * (c[o] + sc["leadership.message_noise"] * eps[o])))
-             for o in (0, 1)]
+        m = [
+            min(1.0, max(0.0, a * (c[0] + c[1]) / 2.0 + (1.0 - a) * (c[o] + sc["leadership.message_noise"] * eps[o])))
+            for o in (0, 1)
+        ]
         gap = abs(m[0] - m[1])
         self.ctx.note_gap(gap, sc["leadership.conflict_threshold"])
-        vis = [self.P.visibility[o] * _mean(sc["leadership.interim_visibility"] if ld.vacant else 1.0
-                                            for ld in self.leaders if ld.org == o) for o in (0, 1)]
+        vis = [
+            self.P.visibility[o]
+            * _mean(sc["leadership.interim_visibility"] if ld.vacant else 1.0 for ld in self.leaders if ld.org == o)
+            for o in (0, 1)
+        ]
         r = sc["leadership.message_influence"] * (1.0 - gap)
         k = sc["leadership.conflict_cost"] * gap
         for p in self.people:
@@ -209,9 +245,12 @@ class ReferenceModel:
         P, sc = self.P, self.P.sc
         gain, loss = sc["partnership.trust_gain"], sc["partnership.trust_loss"]
         comp = sc["system.competition"] if P.on["competition"] else 0.0
-        z0 = (P.base_logit - sc["partnership.success_competition_weight"] * comp
-              + sc["partnership.success_alignment_weight"] * (sc["system.regulatory_alignment"] - 0.5)
-              - sc["partnership.success_takeover_weight"] * P.takeover[0])
+        z0 = (
+            P.base_logit
+            - sc["partnership.success_competition_weight"] * comp
+            + sc["partnership.success_alignment_weight"] * (sc["system.regulatory_alignment"] - 0.5)
+            - sc["partnership.success_takeover_weight"] * P.takeover[0]
+        )
         b_t, b_d = sc["partnership.success_trust_weight"], sc["partnership.success_distance_weight"]
         b_f = sc["partnership.success_fatigue_weight"]
         # Boards.
@@ -236,8 +275,12 @@ class ReferenceModel:
             met = meet[e] < P.tie_meet_prob
             ok = False
             if met:
-                z = (z0 + b_t * ((a.tp + b.tp) / 2.0 - 0.5) - b_d * abs(a.culture - b.culture)
-                     - b_f * (a.fatigue + b.fatigue) / 2.0)
+                z = (
+                    z0
+                    + b_t * ((a.tp + b.tp) / 2.0 - 0.5)
+                    - b_d * abs(a.culture - b.culture)
+                    - b_f * (a.fatigue + b.fatigue) / 2.0
+                )
                 ok = succ[e] < _logistic(z)
                 tally = S if ok else F
                 tally[tie.u] = tally.get(tie.u, 0) + 1
@@ -297,10 +340,14 @@ class ReferenceModel:
                 pr = float(draws[E + k])
                 node_max[t.u] = max(node_max[t.u], pr)
                 node_max[t.v] = max(node_max[t.v], pr)
-            pairs = [(u, v) for e, (u, v) in enumerate(self.edges)
-                     if draws[e] == node_max[u] and draws[e] == node_max[v]]
-            pairs += [(t.u, t.v) for k, t in enumerate(self.ties)
-                      if draws[E + k] == node_max[t.u] and draws[E + k] == node_max[t.v]]
+            pairs = [
+                (u, v) for e, (u, v) in enumerate(self.edges) if draws[e] == node_max[u] and draws[e] == node_max[v]
+            ]
+            pairs += [
+                (t.u, t.v)
+                for k, t in enumerate(self.ties)
+                if draws[E + k] == node_max[t.u] and draws[E + k] == node_max[t.v]
+            ]
         d, mu = P["culture.confidence_bound"], P["culture.convergence"]
         close_pairs = 0
         for i, j in pairs:
@@ -320,10 +367,13 @@ class ReferenceModel:
         base = adoption.readiness_constant(P)
         for p in self.people:
             _, rho = _person_terms(p.role, p.union, P)
-            z = (base + P["initiative.adoption_culture_weight"] * (p.culture - 0.5)
-                 + P["initiative.adoption_trust_weight"] * (p.tl - 0.5)
-                 - P["initiative.adoption_fatigue_weight"] * p.fatigue
-                 - P["initiative.adoption_resistance_weight"] * rho)
+            z = (
+                base
+                + P["initiative.adoption_culture_weight"] * (p.culture - 0.5)
+                + P["initiative.adoption_trust_weight"] * (p.tl - 0.5)
+                - P["initiative.adoption_fatigue_weight"] * p.fatigue
+                - P["initiative.adoption_resistance_weight"] * rho
+            )
             if p.adopted:
                 p.adopted = not (draws[p.index] < P["initiative.abandon_rate"] / (1.0 + math.exp(z)))
             else:
@@ -351,7 +401,7 @@ class ReferenceModel:
             p.culture = p.culture + pull * (mean[p.org] - p.culture)
             p.tenure += 1
         if P.headcount0 is None:
-            hired = leavers                                  # every post is refilled at once
+            hired = leavers  # every post is refilled at once
         else:
             for p in leavers:
                 p.present = False
@@ -416,13 +466,32 @@ class ReferenceModel:
 
     def snapshot(self) -> dict[str, np.ndarray]:
         people, leaders = self.people, self.leaders
-        out = {name: np.array([getattr(p, name) for p in people]) for name in
-               ("org", "role", "union", "tenure", "culture", "tp", "tl", "loyalty", "fatigue", "adopted", "present")}
-        out.update({"l_org": np.array([ld.org for ld in leaders]), "l_seat": np.array([ld.seat for ld in leaders]),
-                    "l_commit": np.array([ld.commit for ld in leaders]),
-                    "l_vacant": np.array([ld.vacant for ld in leaders]),
-                    "l_tenure": np.array([ld.tenure for ld in leaders]),
-                    "x_u": np.array([t.u for t in self.ties], np.int64),
-                    "x_v": np.array([t.v for t in self.ties], np.int64),
-                    "x_w": np.array([t.w for t in self.ties])})
+        out = {
+            name: np.array([getattr(p, name) for p in people])
+            for name in (
+                "org",
+                "role",
+                "union",
+                "tenure",
+                "culture",
+                "tp",
+                "tl",
+                "loyalty",
+                "fatigue",
+                "adopted",
+                "present",
+            )
+        }
+        out.update(
+            {
+                "l_org": np.array([ld.org for ld in leaders]),
+                "l_seat": np.array([ld.seat for ld in leaders]),
+                "l_commit": np.array([ld.commit for ld in leaders]),
+                "l_vacant": np.array([ld.vacant for ld in leaders]),
+                "l_tenure": np.array([ld.tenure for ld in leaders]),
+                "x_u": np.array([t.u for t in self.ties], np.int64),
+                "x_v": np.array([t.v for t in self.ties], np.int64),
+                "x_w": np.array([t.w for t in self.ties]),
+            }
+        )
         return out

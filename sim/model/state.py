@@ -22,22 +22,22 @@ MAX_TENURE = 45 * 52  # weeks: a working life
 @dataclass
 class State:
     # staff (length N)
-    org: np.ndarray          # int8: 0 = A, 1 = B
-    role: np.ndarray         # int8: 0 clinical, 1 managerial, 2 support
-    union: np.ndarray        # bool: trade-union member
-    tenure: np.ndarray       # int64: weeks in post
-    culture: np.ndarray      # improvement culture
-    tp: np.ndarray           # trust in the partner organisation
-    tl: np.ndarray           # trust in own leadership and the partnership process
-    loyalty: np.ndarray      # loyalty to own organisation
-    fatigue: np.ndarray      # change fatigue
-    adopted: np.ndarray      # bool: uses the shared improvement method
+    org: np.ndarray  # int8: 0 = A, 1 = B
+    role: np.ndarray  # int8: 0 clinical, 1 managerial, 2 support
+    union: np.ndarray  # bool: trade-union member
+    tenure: np.ndarray  # int64: weeks in post
+    culture: np.ndarray  # improvement culture
+    tp: np.ndarray  # trust in the partner organisation
+    tl: np.ndarray  # trust in own leadership and the partnership process
+    loyalty: np.ndarray  # loyalty to own organisation
+    fatigue: np.ndarray  # change fatigue
+    adopted: np.ndarray  # bool: uses the shared improvement method
     # executive seats (length 2 * seats)
-    l_org: np.ndarray        # int8
-    l_seat: np.ndarray       # int64: 0 = chief executive
-    l_commit: np.ndarray     # commitment to the partnership (board trust)
-    l_vacant: np.ndarray     # bool: held by an interim
-    l_tenure: np.ndarray     # int64 weeks
+    l_org: np.ndarray  # int8
+    l_seat: np.ndarray  # int64: 0 = chief executive
+    l_commit: np.ndarray  # commitment to the partnership (board trust)
+    l_vacant: np.ndarray  # bool: held by an interim
+    l_tenure: np.ndarray  # int64 weeks
     # intra-organisation network (static: turnover replaces people in post)
     e_u: np.ndarray
     e_v: np.ndarray
@@ -55,7 +55,7 @@ class State:
     def n(self) -> int:
         return self.org.size
 
-    def copy(self) -> "State":
+    def copy(self) -> State:
         return copy.deepcopy(self)
 
 
@@ -103,9 +103,18 @@ def build_initial_state(P: Derived, rng: np.random.Generator) -> State:
 
     # Networks, one organisation after the other.
     half = sc["organisations.team_degree"] // 2
-    parts = [team_small_world(rng, size, offset, sc["organisations.team_size"], half,
-                              sc["organisations.teams_per_department"], sc["organisations.rewire_prob"])
-             for size, offset in ((n_a, 0), (n_b, n_a))]
+    parts = [
+        team_small_world(
+            rng,
+            size,
+            offset,
+            sc["organisations.team_size"],
+            half,
+            sc["organisations.teams_per_department"],
+            sc["organisations.rewire_prob"],
+        )
+        for size, offset in ((n_a, 0), (n_b, n_a))
+    ]
     e_u = np.concatenate([parts[0][0], parts[1][0]])
     e_v = np.concatenate([parts[0][1], parts[1][1]])
     inc_ptr, inc_edge, nbr = incidence(n, e_u, e_v)
@@ -148,11 +157,32 @@ def build_initial_state(P: Derived, rng: np.random.Generator) -> State:
         x_u, x_v = x_u[keep], x_v[keep]
     x_w = np.full(x_u.size, sc["partnership.tie_initial"])
 
-    return State(org=org, role=role, union=union, tenure=tenure, culture=culture, tp=tp, tl=tl,
-                 loyalty=loyalty, fatigue=fatigue, adopted=adopted,
-                 l_org=l_org, l_seat=l_seat, l_commit=l_commit, l_vacant=l_vacant, l_tenure=l_tenure,
-                 e_u=e_u, e_v=e_v, inc_ptr=inc_ptr, inc_edge=inc_edge, nbr=nbr,
-                 x_u=x_u, x_v=x_v, x_w=x_w, present=present)
+    return State(
+        org=org,
+        role=role,
+        union=union,
+        tenure=tenure,
+        culture=culture,
+        tp=tp,
+        tl=tl,
+        loyalty=loyalty,
+        fatigue=fatigue,
+        adopted=adopted,
+        l_org=l_org,
+        l_seat=l_seat,
+        l_commit=l_commit,
+        l_vacant=l_vacant,
+        l_tenure=l_tenure,
+        e_u=e_u,
+        e_v=e_v,
+        inc_ptr=inc_ptr,
+        inc_edge=inc_edge,
+        nbr=nbr,
+        x_u=x_u,
+        x_v=x_v,
+        x_w=x_w,
+        present=present,
+    )
 
 
 def eligible_for_bridges(P: Derived, role: np.ndarray) -> np.ndarray:
@@ -167,8 +197,8 @@ def eligible_for_bridges(P: Derived, role: np.ndarray) -> np.ndarray:
 
 def initial_cross_ties(rng: np.random.Generator, P: Derived, role: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     elig = eligible_for_bridges(P, role)
-    cand_a = np.flatnonzero(elig[:P.n_a])
-    cand_b = np.flatnonzero(elig[P.n_a:]) + P.n_a
+    cand_a = np.flatnonzero(elig[: P.n_a])
+    cand_b = np.flatnonzero(elig[P.n_a :]) + P.n_a
     m = P.initial_ties
     if m == 0 or cand_a.size == 0 or cand_b.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)

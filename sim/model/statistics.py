@@ -14,7 +14,7 @@ small clusters left at the extremes).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -47,9 +47,10 @@ def _culture(st, P) -> np.ndarray:
 def _org(values_of, org: int):
     def stat(st, P):
         here = _present(st, P).copy()
-        here[:P.n_a] &= org == 0
-        here[P.n_a:] &= org == 1
+        here[: P.n_a] &= org == 0
+        here[P.n_a :] &= org == 1
         return values_of(st, here)
+
     return stat
 
 
@@ -75,20 +76,32 @@ def _unclustered(st, P) -> float:
 
 #: name -> (what it is, function of (state, derived parameters))
 STATISTICS: dict[str, tuple[str, Callable]] = {
-    "culture_clusters": ("number of major culture clusters among all staff (groups within 0.001 holding >= 1%)",
-                         _clusters),
+    "culture_clusters": (
+        "number of major culture clusters among all staff (groups within 0.001 holding >= 1%)",
+        _clusters,
+    ),
     "culture_largest_share": ("share of staff in the largest culture cluster", _largest),
-    "culture_outer_distance": ("half the distance between the outermost major culture clusters (0 = consensus)",
-                               _outer),
+    "culture_outer_distance": (
+        "half the distance between the outermost major culture clusters (0 = consensus)",
+        _outer,
+    ),
     "culture_unclustered_share": ("share of staff outside every major culture cluster", _unclustered),
-    "culture_sd_a": ("standard deviation of culture among A's staff",
-                     _org(lambda st, m: float(st.culture[m].std()) if m.any() else float("nan"), 0)),
-    "culture_sd_b": ("standard deviation of culture among B's staff",
-                     _org(lambda st, m: float(st.culture[m].std()) if m.any() else float("nan"), 1)),
-    "tenure_a": ("mean tenure of A's staff, weeks",
-                 _org(lambda st, m: float(st.tenure[m].mean()) if m.any() else float("nan"), 0)),
-    "tenure_b": ("mean tenure of B's staff, weeks",
-                 _org(lambda st, m: float(st.tenure[m].mean()) if m.any() else float("nan"), 1)),
+    "culture_sd_a": (
+        "standard deviation of culture among A's staff",
+        _org(lambda st, m: float(st.culture[m].std()) if m.any() else float("nan"), 0),
+    ),
+    "culture_sd_b": (
+        "standard deviation of culture among B's staff",
+        _org(lambda st, m: float(st.culture[m].std()) if m.any() else float("nan"), 1),
+    ),
+    "tenure_a": (
+        "mean tenure of A's staff, weeks",
+        _org(lambda st, m: float(st.tenure[m].mean()) if m.any() else float("nan"), 0),
+    ),
+    "tenure_b": (
+        "mean tenure of B's staff, weeks",
+        _org(lambda st, m: float(st.tenure[m].mean()) if m.any() else float("nan"), 1),
+    ),
 }
 
 

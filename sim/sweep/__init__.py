@@ -3,8 +3,19 @@
 from .design import DESIGNS, Experiment, ExperimentError, experiment_from_toml, load_experiment
 from .execute import merge, parse_shard, plan, run_chunk, sweep
 
-__all__ = ["DESIGNS", "Experiment", "ExperimentError", "experiment_from_toml", "load_experiment", "merge",
-           "parse_shard", "plan", "run_chunk", "sweep", "load_results"]
+__all__ = [
+    "DESIGNS",
+    "Experiment",
+    "ExperimentError",
+    "experiment_from_toml",
+    "load_experiment",
+    "load_results",
+    "merge",
+    "parse_shard",
+    "plan",
+    "run_chunk",
+    "sweep",
+]
 
 
 def load_results(out):

@@ -47,8 +47,19 @@ from ..run import replication_seed
 from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, check_value, did_you_mean, load_scenario
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
-EXPERIMENT_KEYS = {"name", "scenario", "design", "samples", "replications", "seed", "levels",
-                   "second_order", "common_random_numbers", "chunk", "description"}
+EXPERIMENT_KEYS = {
+    "name",
+    "scenario",
+    "design",
+    "samples",
+    "replications",
+    "seed",
+    "levels",
+    "second_order",
+    "common_random_numbers",
+    "chunk",
+    "description",
+}
 VARY_KEYS = {"values", "low", "high", "steps", "scale", "distribution", "mean", "sd", "mode"}
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
 RECORD_KEYS = {"series", "every", "final"}
@@ -67,10 +78,10 @@ class Factor:
     high: float | None = None
     steps: int | None = None
     scale: str = "linear"
-    distribution: str = "uniform"     # uniform | normal | triangular (sampled designs)
-    mean: float | None = None         # normal: mean, truncated to [low, high]
+    distribution: str = "uniform"  # uniform | normal | triangular (sampled designs)
+    mean: float | None = None  # normal: mean, truncated to [low, high]
     sd: float | None = None
-    mode: float | None = None         # triangular: peak
+    mode: float | None = None  # triangular: peak
 
     @property
     def kind(self):
@@ -131,7 +142,7 @@ class Experiment:
     chunk: int | None = None
     series: list[str] = field(default_factory=list)
     every: int = 1
-    final: list[str] = field(default_factory=list)   # end-of-run statistics, one runs-table column each
+    final: list[str] = field(default_factory=list)  # end-of-run statistics, one runs-table column each
     points: list[dict] | None = None
     description: str = ""
 
@@ -160,22 +171,26 @@ class Experiment:
             from scipy.stats import qmc
 
             return qmc.LatinHypercube(d=len(self.factors), seed=np.random.default_rng(self._design_seed())).random(
-                self.samples)
+                self.samples
+            )
         from SALib.sample import morris as morris_sample
         from SALib.sample import sobol as sobol_sample
 
         problem = self.salib_problem(unit=True)
         if self.design == "sobol":
-            return sobol_sample.sample(problem, self.samples, calc_second_order=self.second_order,
-                                       seed=self._design_seed() % 2**32)
+            return sobol_sample.sample(
+                problem, self.samples, calc_second_order=self.second_order, seed=self._design_seed() % 2**32
+            )
         if self.design == "morris":
-            return morris_sample.sample(problem, self.samples, num_levels=self.levels,
-                                        seed=self._design_seed() % 2**32)
+            return morris_sample.sample(problem, self.samples, num_levels=self.levels, seed=self._design_seed() % 2**32)
         raise ValueError(f"design {self.design!r} has no unit samples")
 
     def salib_problem(self, unit: bool = False) -> dict:
-        return {"num_vars": len(self.factors), "names": [f.key for f in self.factors],
-                "bounds": [[0.0, 1.0] if unit or f.values is not None else [f.low, f.high] for f in self.factors]}
+        return {
+            "num_vars": len(self.factors),
+            "names": [f.key for f in self.factors],
+            "bounds": [[0.0, 1.0] if unit or f.values is not None else [f.low, f.high] for f in self.factors],
+        }
 
     def _design_seed(self) -> int:
         return replication_seed(self.seed, 2**31)  # a stream of its own, apart from the runs'
@@ -191,8 +206,14 @@ class Experiment:
             seeds = [replication_seed(self.seed, int(r)) for r in rep]
         else:
             seeds = [replication_seed(self.seed, int(k)) for k in run_id]
-        table = pd.DataFrame({"run_id": run_id, "point": point, "replication": rep,
-                              "seed": np.array(seeds, dtype=np.uint64).astype(np.int64)})
+        table = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "point": point,
+                "replication": rep,
+                "seed": np.array(seeds, dtype=np.uint64).astype(np.int64),
+            }
+        )
         for col in pts.columns:
             table[col] = np.repeat(pts[col].to_numpy(dtype=object), reps)
         return table
@@ -204,8 +225,11 @@ def _err(source, key, msg):
 
 
 def _unknown(source, prefix, key, allowed):
-    return _err(source, f"{prefix}{key}", "unknown key" + did_you_mean(key, allowed)
-                + "; allowed: " + ", ".join(sorted(allowed)))
+    return _err(
+        source,
+        f"{prefix}{key}",
+        "unknown key" + did_you_mean(key, allowed) + "; allowed: " + ", ".join(sorted(allowed)),
+    )
 
 
 def _known_table(source, doc: dict, name: str, allowed: set) -> dict:
@@ -248,9 +272,15 @@ def load_experiment(path: str | Path) -> Experiment:
     return experiment_from_toml(text, source=source, base_dir=path.parent, name=path.stem, path=path)
 
 
-def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path = Path("."),
-                         name: str = "experiment", path: Path | None = None,
-                         base: Scenario | None = None) -> Experiment:
+def experiment_from_toml(
+    text: str,
+    *,
+    source: str = "<string>",
+    base_dir: Path = Path(),
+    name: str = "experiment",
+    path: Path | None = None,
+    base: Scenario | None = None,
+) -> Experiment:
     """Parse and check an experiment; ``base`` (if given) replaces the file's base scenario before ``[set]``."""
     try:
         doc = tomllib.loads(text)
@@ -263,8 +293,12 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
 
     design = exp.get("design", "grid")
     if design not in DESIGNS:
-        raise _err(source, "experiment.design", f"expected one of {', '.join(DESIGNS)}, got {design!r}"
-                   + (did_you_mean(design, DESIGNS) if isinstance(design, str) else ""))
+        raise _err(
+            source,
+            "experiment.design",
+            f"expected one of {', '.join(DESIGNS)}, got {design!r}"
+            + (did_you_mean(design, DESIGNS) if isinstance(design, str) else ""),
+        )
     replications = _int(source, "experiment.replications", exp.get("replications", 1), 1, 100_000)
     seed = _int(source, "experiment.seed", exp.get("seed", 0), 0, 2**63 - 1)
     levels = _int(source, "experiment.levels", exp.get("levels", 4), 2, 100)
@@ -293,7 +327,7 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
             raise _err(source, "experiment.scenario", f"base scenario: {exc}") from None
     fixed = doc.get("set", {})
     if not isinstance(fixed, dict):
-        raise _err(source, "set", "expected a table [set] of \"section.name\" = value")
+        raise _err(source, "set", 'expected a table [set] of "section.name" = value')
     fixed = _flatten_keys(fixed)
     try:
         base = base.replace(fixed)
@@ -305,7 +339,7 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
     if design == "table":
         points = doc.get("points")
         if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
-            raise _err(source, "points", "design = \"table\" needs [[points]] tables, one per design point")
+            raise _err(source, "points", 'design = "table" needs [[points]] tables, one per design point')
         points = [_flatten_keys(p) for p in points]
         keys = sorted({k for p in points for k in p})
         for i, p in enumerate(points):
@@ -313,26 +347,42 @@ def experiment_from_toml(text: str, *, source: str = "<string>", base_dir: Path 
                 raise _err(source, f"points[{i}]", f"every point must set the same keys: {', '.join(keys)}")
         factors = [Factor(k, values=sorted({p[k] for p in points}, key=repr)) for k in keys]
     elif "points" in doc:
-        raise _err(source, "points", f"[[points]] is only used with design = \"table\", not {design!r}")
+        raise _err(source, "points", f'[[points]] is only used with design = "table", not {design!r}')
     if design in ("lhs", "sobol", "morris") and not factors:
-        raise _err(source, "vary", f"design = {design!r} needs at least one [vary.\"section.name\"] table")
+        raise _err(source, "vary", f'design = {design!r} needs at least one [vary."section.name"] table')
 
     record = _known_table(source, doc, "record", RECORD_KEYS)
     series = record.get("series", [])
     if series == "all":
         series = list(METRICS)
-    series = _names(source, "record.series", series, METRICS, "metric", "a list of metric names, or \"all\"")
+    series = _names(source, "record.series", series, METRICS, "metric", 'a list of metric names, or "all"')
     every = _int(source, "record.every", record.get("every", 1), 1, 100_000)
-    final = _names(source, "record.final", record.get("final", []), STATISTICS, "statistic",
-                   "a list of end-of-run statistic names")
+    final = _names(
+        source, "record.final", record.get("final", []), STATISTICS, "statistic", "a list of end-of-run statistic names"
+    )
 
     description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
-    experiment = Experiment(name=exp.get("name", name), path=path, text=text, base=base, fixed=fixed,
-                            factors=factors, design=design, samples=samples or 0, replications=replications,
-                            seed=seed, levels=levels, second_order=exp.get("second_order", False),
-                            common_random_numbers=exp.get("common_random_numbers", False), chunk=chunk,
-                            series=series, every=every, final=final, points=points,
-                            description=exp.get("description", description))
+    experiment = Experiment(
+        name=exp.get("name", name),
+        path=path,
+        text=text,
+        base=base,
+        fixed=fixed,
+        factors=factors,
+        design=design,
+        samples=samples or 0,
+        replications=replications,
+        seed=seed,
+        levels=levels,
+        second_order=exp.get("second_order", False),
+        common_random_numbers=exp.get("common_random_numbers", False),
+        chunk=chunk,
+        series=series,
+        every=every,
+        final=final,
+        points=points,
+        description=exp.get("description", description),
+    )
     _check_points(source, experiment)
     return experiment
 
@@ -351,8 +401,13 @@ def load_saved_experiment(folder: str | Path) -> Experiment:
     if manifest is None:
         raise _err(str(folder), None, "no manifest.json: was the sweep started here?")
     base = Scenario(manifest["base_scenario"], name="base")  # [set] is already in it; re-applying is a no-op
-    return experiment_from_toml(saved.read_text(encoding="utf-8"), source=str(saved), base_dir=folder,
-                                name=manifest["experiment"]["name"], base=base)
+    return experiment_from_toml(
+        saved.read_text(encoding="utf-8"),
+        source=str(saved),
+        base_dir=folder,
+        name=manifest["experiment"]["name"],
+        base=base,
+    )
 
 
 def _flatten_keys(table: dict, prefix: str = "") -> dict:
@@ -369,21 +424,22 @@ def _flatten_keys(table: dict, prefix: str = "") -> dict:
 
 def _factors(source: str, vary: Any, design: str) -> list[Factor]:
     if not isinstance(vary, dict):
-        raise _err(source, "vary", "expected tables [vary.\"section.name\"]")
+        raise _err(source, "vary", 'expected tables [vary."section.name"]')
     vary = {k: v for k, v in _flatten_vary(source, vary)}
     factors = []
     for key, spec in vary.items():
         where = f"vary.{key}"
         if key not in PARAM_BY_KEY:
-            raise _err(source, where, "unknown parameter" + did_you_mean(key, PARAM_BY_KEY)
-                       + "; `buddysim params` lists them")
+            raise _err(
+                source, where, "unknown parameter" + did_you_mean(key, PARAM_BY_KEY) + "; `buddysim params` lists them"
+            )
         p = PARAM_BY_KEY[key]
         for k in spec:
             if k not in VARY_KEYS:
                 raise _unknown(source, where + ".", k, VARY_KEYS)
         scale = spec.get("scale", "linear")
         if scale not in ("linear", "log"):
-            raise _err(source, f"{where}.scale", f"expected \"linear\" or \"log\", got {scale!r}")
+            raise _err(source, f"{where}.scale", f'expected "linear" or "log", got {scale!r}')
         if "values" in spec:
             values = spec["values"]
             if not isinstance(values, list) or not values:
@@ -410,8 +466,11 @@ def _factors(source: str, vary: Any, design: str) -> list[Factor]:
             raise _err(source, f"{where}.distribution", f"expected one of {', '.join(DISTRIBUTIONS)}, got {dist!r}")
         if dist != "uniform":
             if design in ("grid", "table"):
-                raise _err(source, f"{where}.distribution", f"only sampled designs (lhs, sobol, morris) draw from "
-                                                            f"a distribution, not {design!r}")
+                raise _err(
+                    source,
+                    f"{where}.distribution",
+                    f"only sampled designs (lhs, sobol, morris) draw from a distribution, not {design!r}",
+                )
             if scale == "log":
                 raise _err(source, f"{where}.scale", f"a log scale is for uniform draws, not {dist!r}")
             need = ("mean", "sd") if dist == "normal" else ("mode",)
@@ -429,16 +488,17 @@ def _factors(source: str, vary: Any, design: str) -> list[Factor]:
         else:
             for k in ("mean", "sd", "mode"):
                 if k in spec:
-                    raise _err(source, f"{where}.{k}", "only used with distribution = \"normal\" or \"triangular\"")
+                    raise _err(source, f"{where}.{k}", 'only used with distribution = "normal" or "triangular"')
         steps = spec.get("steps")
         if design == "grid":
             if steps is None:
                 raise _err(source, f"{where}.steps", "a grid over low..high needs steps (number of levels)")
             steps = _int(source, f"{where}.steps", steps, 2, 10_000)
         elif steps is not None:
-            raise _err(source, f"{where}.steps", f"only used by design = \"grid\", not {design!r}")
-        factors.append(Factor(key, low=float(low), high=float(high), steps=steps, scale=scale, distribution=dist,
-                              **extra))
+            raise _err(source, f"{where}.steps", f'only used by design = "grid", not {design!r}')
+        factors.append(
+            Factor(key, low=float(low), high=float(high), steps=steps, scale=scale, distribution=dist, **extra)
+        )
     return factors
 
 
@@ -486,5 +546,5 @@ def chunk_size(exp: Experiment, n_runs: int) -> int:
     if exp.chunk:
         return exp.chunk
     cost = run_cost(exp)
-    by_time = max(1, int(2.0 / cost))                               # ~2 s of work per task
+    by_time = max(1, int(2.0 / cost))  # ~2 s of work per task
     return int(max(1, min(100, by_time, math.ceil(n_runs / 16))))  # and at least 16 tasks when possible

@@ -16,9 +16,9 @@ import multiprocessing
 import os
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 
@@ -31,15 +31,34 @@ from .store import ResultStore, now, provenance
 #: With the default worker count, a sweep estimated to take less than this on one core runs serially.
 SMALL_SWEEP_SECONDS = 5.0
 _ARROW = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
-INT_METRICS = {"interim_seats_a", "interim_seats_b", "headcount_a", "headcount_b", "cross_ties", "message_conflict", "encounters", "successes",
-               "ties_formed", "ties_lost", "leavers_a", "leavers_b", "influence_pairs"}
+INT_METRICS = {
+    "interim_seats_a",
+    "interim_seats_b",
+    "headcount_a",
+    "headcount_b",
+    "cross_ties",
+    "message_conflict",
+    "encounters",
+    "successes",
+    "ties_formed",
+    "ties_lost",
+    "leavers_a",
+    "leavers_b",
+    "influence_pairs",
+}
 
 
 def runs_schema(param_keys: list[str], final: list[str] = ()) -> pa.Schema:
     fields = [("run_id", pa.int64()), ("point", pa.int64()), ("replication", pa.int64()), ("seed", pa.int64())]
     fields += [(k, _ARROW[PARAM_BY_KEY[k].kind]) for k in param_keys]
-    fields += [("status", pa.string()), ("error", pa.string()), ("outcome", pa.string()),
-               ("outcome_step", pa.int64()), ("reason", pa.string()), ("seconds", pa.float64())]
+    fields += [
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("outcome", pa.string()),
+        ("outcome_step", pa.int64()),
+        ("reason", pa.string()),
+        ("seconds", pa.float64()),
+    ]
     fields += [(m, pa.float64()) for m in METRICS]
     fields += [(f, pa.float64()) for f in final if f not in METRICS]
     return pa.schema(fields)
@@ -56,7 +75,7 @@ class Task:
     chunk: int
     base: dict
     param_keys: list
-    rows: list            # (run_id, point, replication, seed, params tuple)
+    rows: list  # (run_id, point, replication, seed, params tuple)
     series: list
     every: int
     final: list = ()
@@ -73,8 +92,15 @@ def run_chunk(task: Task) -> tuple[int, pa.Table, pa.Table | None]:
         try:
             result = run(Scenario({**task.base, **values}, name="sweep"), seed, statistics=task.final)
             final = result.series.iloc[-1]
-            rec.update(status="ok", error="", outcome=result.outcome, outcome_step=result.outcome_step,
-                       reason=result.reason, **{m: float(final[m]) for m in METRICS}, **result.statistics)
+            rec.update(
+                status="ok",
+                error="",
+                outcome=result.outcome,
+                outcome_step=result.outcome_step,
+                reason=result.reason,
+                **{m: float(final[m]) for m in METRICS},
+                **result.statistics,
+            )
             if task.series:
                 s = result.series
                 last = int(s["step"].iloc[-1])
@@ -83,10 +109,16 @@ def run_chunk(task: Task) -> tuple[int, pa.Table, pa.Table | None]:
                 scols["step"].extend(keep["step"].astype(int).tolist())
                 for m in task.series:
                     scols[m].extend(keep[m].astype(float).tolist())
-        except Exception as exc:  # noqa: BLE001 - a failing run is data, not a crash
+        except Exception as exc:
             tb = traceback.format_exception(exc)
-            rec.update(status="failed", error=f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}", outcome=None,
-                       outcome_step=None, reason=None, **{m: math.nan for m in (*METRICS, *task.final)})
+            rec.update(
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}",
+                outcome=None,
+                outcome_step=None,
+                reason=None,
+                **dict.fromkeys((*METRICS, *task.final), math.nan),
+            )
         rec["seconds"] = time.perf_counter() - t0
         for name in cols:
             cols[name].append(rec.get(name))
@@ -112,16 +144,31 @@ def plan(exp: Experiment):
     table = exp.design_table()
     keys = [f.key for f in exp.factors]
     size = chunk_size(exp, len(table))
-    rows = list(zip(table["run_id"].tolist(), table["point"].tolist(), table["replication"].tolist(),
-                    table["seed"].tolist(), zip(*[table[k].tolist() for k in keys]) if keys else [()] * len(table)))
+    rows = list(
+        zip(
+            table["run_id"].tolist(),
+            table["point"].tolist(),
+            table["replication"].tolist(),
+            table["seed"].tolist(),
+            zip(*[table[k].tolist() for k in keys]) if keys else [()] * len(table),
+        )
+    )
     rows = [(a, b, c, d, tuple(e)) for a, b, c, d, e in rows]
-    chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
+    chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
     return table, keys, size, chunks
 
 
-def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: str | None = None,
-          shard: tuple[int, int] | None = None, progress: Callable | None = None, log=print,
-          planned=None) -> dict:
+def sweep(
+    exp: Experiment,
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    shard: tuple[int, int] | None = None,
+    progress: Callable | None = None,
+    log=print,
+    planned=None,
+) -> dict:
     """Run (or resume) an experiment into ``out``; returns the manifest. ``planned``: ``plan(exp)``, if made."""
     table, keys, size, chunks = planned or plan(exp)
     store = ResultStore(out, exp)
@@ -146,14 +193,27 @@ def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: 
     else:
         executor_kind = "processes" if workers > 1 else "serial"
     manifest = {
-        "experiment": {"name": exp.name, "file": str(exp.path) if exp.path else None, "sha256": exp.sha256,
-                       "design": exp.design, "factors": keys, "replications": exp.replications,
-                       "seed": exp.seed, "common_random_numbers": exp.common_random_numbers,
-                       "series": exp.series, "every": exp.every, "final": exp.final,
-                       "description": exp.description},
+        "experiment": {
+            "name": exp.name,
+            "file": str(exp.path) if exp.path else None,
+            "sha256": exp.sha256,
+            "design": exp.design,
+            "factors": keys,
+            "replications": exp.replications,
+            "seed": exp.seed,
+            "common_random_numbers": exp.common_random_numbers,
+            "series": exp.series,
+            "every": exp.every,
+            "final": exp.final,
+            "description": exp.description,
+        },
         "base_scenario": dict(exp.base),
-        "design": {"points": int(table["point"].nunique()) if len(table) else 0, "runs": len(table),
-                   "chunk_size": size, "chunks": len(chunks)},
+        "design": {
+            "points": int(table["point"].nunique()) if len(table) else 0,
+            "runs": len(table),
+            "chunk_size": size,
+            "chunks": len(chunks),
+        },
         "shard": None if shard is None else {"index": shard[0], "of": shard[1], "chunks": len(mine)},
         "executor": {"kind": executor_kind, "workers": workers, "scheduler": scheduler, "engine": "compiled"},
         "provenance": provenance(),
@@ -194,8 +254,14 @@ def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: 
         manifest["counts"].update(done=runs_total - failed, failed=failed)
         store.write_manifest(manifest, manifest_name)
         left = len(chunks) - len(store.done_chunks())
-        log(f"shard {shard[0]}/{shard[1]} complete; " + (f"{left} chunk(s) of other shards still to run" if left
-                                                          else f"all chunks done: run  buddysim merge {out}"))
+        log(
+            f"shard {shard[0]}/{shard[1]} complete; "
+            + (
+                f"{left} chunk(s) of other shards still to run"
+                if left
+                else f"all chunks done: run  buddysim merge {out}"
+            )
+        )
         return manifest
     return finish(store, len(chunks), manifest)
 
@@ -203,8 +269,9 @@ def sweep(exp: Experiment, out: Path, *, workers: int | None = None, scheduler: 
 def finish(store: ResultStore, n_chunks: int, manifest: dict) -> dict:
     counts = store.finalize(n_chunks)
     store.remove_parts()
-    manifest["counts"].update(done=counts["runs"] - counts["failed"], failed=counts["failed"],
-                              series_rows=counts["series_rows"])
+    manifest["counts"].update(
+        done=counts["runs"] - counts["failed"], failed=counts["failed"], series_rows=counts["series_rows"]
+    )
     manifest["status"] = "complete"
     manifest["finished"] = manifest.get("finished") or now()
     store.write_manifest(manifest)

@@ -23,7 +23,7 @@ import re
 import socket
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -62,11 +62,14 @@ class ResultStore:
         saved = self.out / "experiment.toml"
         if saved.exists():
             if saved.read_text(encoding="utf-8") != self.exp.text:
-                raise ExperimentError(str(self.out), None,
-                                      f"holds results of a different experiment file (experiment.toml there has "
-                                      f"sha256 {_sha(saved.read_text(encoding='utf-8'))[:12]}, yours "
-                                      f"{self.exp.sha256[:12]}); refusing to mix them. Use another --out, or "
-                                      f"delete the folder to start again")
+                raise ExperimentError(
+                    str(self.out),
+                    None,
+                    f"holds results of a different experiment file (experiment.toml there has "
+                    f"sha256 {_sha(saved.read_text(encoding='utf-8'))[:12]}, yours "
+                    f"{self.exp.sha256[:12]}); refusing to mix them. Use another --out, or "
+                    f"delete the folder to start again",
+                )
         else:
             atomic_write_bytes(saved, self.exp.text.encode())
 
@@ -86,9 +89,12 @@ class ResultStore:
         done = self.done_chunks()
         missing = sorted(set(range(n_chunks)) - done)
         if missing:
-            raise ExperimentError(str(self.out), None,
-                                  f"{len(missing)} of {n_chunks} chunks are not finished (first: {missing[:5]}); "
-                                  f"run the sweep (or the missing shards) again to finish them")
+            raise ExperimentError(
+                str(self.out),
+                None,
+                f"{len(missing)} of {n_chunks} chunks are not finished (first: {missing[:5]}); "
+                f"run the sweep (or the missing shards) again to finish them",
+            )
         counts = {"runs": 0, "failed": 0, "series_rows": 0}
         for kind in ("runs", "series"):
             files = [self.parts / f"{kind}-{c:06d}.parquet" for c in range(n_chunks)]
@@ -140,7 +146,7 @@ def _sha(text: str) -> str:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def provenance() -> dict:
@@ -148,8 +154,19 @@ def provenance() -> dict:
     from importlib import metadata
 
     versions = {}
-    for dist in ("buddysim", "numpy", "numba", "pandas", "pyarrow", "mesa", "networkx", "scipy", "SALib", "dask",
-                 "distributed"):
+    for dist in (
+        "buddysim",
+        "numpy",
+        "numba",
+        "pandas",
+        "pyarrow",
+        "mesa",
+        "networkx",
+        "scipy",
+        "SALib",
+        "dask",
+        "distributed",
+    ):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -157,13 +174,29 @@ def provenance() -> dict:
     root = Path(__file__).resolve().parents[2]
     commit = dirty = None
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=5).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or None
+        )
         if commit:
-            dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "sim"],
-                                        capture_output=True, text=True, timeout=5).stdout.strip())
+            dirty = bool(
+                subprocess.run(
+                    ["git", "-C", str(root), "status", "--porcelain", "--", "sim"],
+                    capture_output=True,
+                    text=True,
+                    timeout=5,
+                ).stdout.strip()
+            )
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"versions": versions, "python": platform.python_version(), "platform": platform.platform(),
-            "host": socket.gethostname(), "git_commit": commit, "git_dirty_sim": dirty,
-            "time_zone": time.tzname[0]}
+    return {
+        "versions": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "git_commit": commit,
+        "git_dirty_sim": dirty,
+        "time_zone": time.tzname[0],
+    }

@@ -58,12 +58,17 @@ STATISTICS = {
     "bedded_in_by_week_104": lambda runs, series, sc: _share_bedded_in_by(runs, 104),
     "share_bedded_in": lambda runs, series, sc: float((runs["outcome"] == "bedded_in").mean()),
     "share_failed": lambda runs, series, sc: float((runs["outcome"] == "failed").mean()),
-    "mean_week_bedded_in": lambda runs, series, sc: float(runs.loc[runs["outcome"] == "bedded_in",
-                                                                   "outcome_step"].mean()),
+    "mean_week_bedded_in": lambda runs, series, sc: float(
+        runs.loc[runs["outcome"] == "bedded_in", "outcome_step"].mean()
+    ),
     "staff_turnover_per_year": lambda runs, series, sc: float(
         (series["leavers_a"] + series["leavers_b"]).sum()
-        / ((sc["organisations.staff_a"] + sc["organisations.staff_b"]) * len(runs)
-           * (series["step"].max() / WEEKS_PER_YEAR))),
+        / (
+            (sc["organisations.staff_a"] + sc["organisations.staff_b"])
+            * len(runs)
+            * (series["step"].max() / WEEKS_PER_YEAR)
+        )
+    ),
 }
 
 
@@ -76,12 +81,18 @@ class Calibration:
     replications: int
     seed: int
     accept: float
-    priors: dict            # key -> (low, high)
-    targets: dict           # name -> {"value", "sd", "source"}
+    priors: dict  # key -> (low, high)
+    targets: dict  # name -> {"value", "sd", "source"}
 
     def experiment_text(self) -> str:
-        lines = [f"# ABC draws for calibration {self.name}", "[experiment]", 'design = "lhs"',
-                 f"samples = {self.samples}", f"replications = {self.replications}", f"seed = {self.seed}"]
+        lines = [
+            f"# ABC draws for calibration {self.name}",
+            "[experiment]",
+            'design = "lhs"',
+            f"samples = {self.samples}",
+            f"replications = {self.replications}",
+            f"seed = {self.seed}",
+        ]
         if self.base_path:
             lines.append(f'scenario = "{self.base_path}"')
         for key, (lo, hi) in self.priors.items():
@@ -116,22 +127,38 @@ def load_calibration(path: str | Path) -> Calibration:
             raise ScenarioError(source, f"prior.{key}", "expected low = ... and high = ...")
         priors[key] = (spec["low"], spec["high"])
     if not priors:
-        raise ScenarioError(source, "prior", "no [prior.\"section.name\"] tables")
+        raise ScenarioError(source, "prior", 'no [prior."section.name"] tables')
     targets = {}
     for name, spec in (doc.get("target") or {}).items():
         if name not in STATISTICS:
-            raise ScenarioError(source, f"target.{name}", "unknown statistic" + did_you_mean(name, STATISTICS)
-                                + "; available: " + ", ".join(STATISTICS))
-        if not isinstance(spec, dict) or not isinstance(spec.get("value"), (int, float)) \
-                or not isinstance(spec.get("sd"), (int, float)) or not spec["sd"] > 0:
+            raise ScenarioError(
+                source,
+                f"target.{name}",
+                "unknown statistic" + did_you_mean(name, STATISTICS) + "; available: " + ", ".join(STATISTICS),
+            )
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("value"), (int, float))
+            or not isinstance(spec.get("sd"), (int, float))
+            or not spec["sd"] > 0
+        ):
             raise ScenarioError(source, f"target.{name}", "expected value = <number> and sd = <number > 0>")
         targets[name] = {"value": float(spec["value"]), "sd": float(spec["sd"]), "source": spec.get("source", "")}
     if not targets:
         raise ScenarioError(source, "target", "no [target.<statistic>] tables")
     base = cal.get("scenario")
     base_path = str((path.parent / base).resolve()) if base else None
-    c = Calibration(cal.get("name", path.stem), text, base_path, cal.get("samples", 200), cal.get("replications", 10),
-                    cal.get("seed", 0), float(accept), priors, targets)
+    c = Calibration(
+        cal.get("name", path.stem),
+        text,
+        base_path,
+        cal.get("samples", 200),
+        cal.get("replications", 10),
+        cal.get("seed", 0),
+        float(accept),
+        priors,
+        targets,
+    )
     try:  # validates samples, replications, seed and every prior bound through the experiment schema
         experiment_from_toml(c.experiment_text(), source=source)
     except ExperimentError as exc:
@@ -152,13 +179,20 @@ def statistics_by_draw(cal: Calibration, runs: pd.DataFrame, series: pd.DataFram
     dist = np.zeros(len(stats))
     for name, t in cal.targets.items():
         z = ((stats[name] - t["value"]) / t["sd"]).to_numpy(dtype=float)
-        dist += np.where(np.isnan(z), 1e6, z * z)   # a statistic that cannot be computed is far away
+        dist += np.where(np.isnan(z), 1e6, z * z)  # a statistic that cannot be computed is far away
     stats["distance"] = np.sqrt(dist)
     return stats.sort_values("distance", kind="stable").reset_index(drop=True)
 
 
-def calibrate(path: str | Path, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
-              log=print, progress=None) -> dict:
+def calibrate(
+    path: str | Path,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    log=print,
+    progress=None,
+) -> dict:
     cal = load_calibration(path)
     out = Path(out)
     exp = experiment_from_toml(cal.experiment_text(), source=str(path), name=f"{cal.name}-draws")
@@ -170,20 +204,44 @@ def calibrate(path: str | Path, out: str | Path, *, workers: int | None = None, 
     accepted = stats.iloc[:n_keep]
     stats.to_csv(out / "draws.csv", index=False)
     accepted.to_csv(out / "accepted.csv", index=False)
-    posterior = {k: {"median": float(accepted[k].median()), "q05": float(accepted[k].quantile(0.05)),
-                     "q95": float(accepted[k].quantile(0.95)), "prior": list(cal.priors[k])} for k in cal.priors}
-    changes = {k: (int(round(v["median"])) if PARAM_BY_KEY[k].kind is int else round(v["median"], 4))
-               for k, v in posterior.items()}
+    posterior = {
+        k: {
+            "median": float(accepted[k].median()),
+            "q05": float(accepted[k].quantile(0.05)),
+            "q95": float(accepted[k].quantile(0.95)),
+            "prior": list(cal.priors[k]),
+        }
+        for k in cal.priors
+    }
+    changes = {
+        k: (int(round(v["median"])) if PARAM_BY_KEY[k].kind is int else round(v["median"], 4))
+        for k, v in posterior.items()
+    }
     calibrated = exp.base.replace(changes)
-    calibrated.description = (f"Calibrated by rejection ABC ({cal.name}): the base scenario with the posterior "
-                              f"medians of {', '.join(cal.priors)}.\nTargets: "
-                              + "; ".join(f"{n} = {t['value']:g}" for n, t in cal.targets.items()))
+    calibrated.description = (
+        f"Calibrated by rejection ABC ({cal.name}): the base scenario with the posterior "
+        f"medians of {', '.join(cal.priors)}.\nTargets: "
+        + "; ".join(f"{n} = {t['value']:g}" for n, t in cal.targets.items())
+    )
     (out / "calibrated.toml").write_text(calibrated.to_toml())
-    achieved = {n: {"target": t["value"], "accepted_mean": float(accepted[n].mean()),
-                    "all_draws_mean": float(stats[n].mean()), "source": t["source"]} for n, t in cal.targets.items()}
-    summary = {"calibration": cal.name, "draws": len(stats), "accepted": n_keep,
-               "tolerance_distance": float(accepted["distance"].max()), "posterior": posterior,
-               "targets": achieved, "replications_per_draw": cal.replications}
+    achieved = {
+        n: {
+            "target": t["value"],
+            "accepted_mean": float(accepted[n].mean()),
+            "all_draws_mean": float(stats[n].mean()),
+            "source": t["source"],
+        }
+        for n, t in cal.targets.items()
+    }
+    summary = {
+        "calibration": cal.name,
+        "draws": len(stats),
+        "accepted": n_keep,
+        "tolerance_distance": float(accepted["distance"].max()),
+        "posterior": posterior,
+        "targets": achieved,
+        "replications_per_draw": cal.replications,
+    }
     (out / "calibration.json").write_text(json.dumps(summary, indent=2) + "\n")
     _posterior_figure(cal, stats, accepted, out / "posterior.png")
     return summary
@@ -208,7 +266,7 @@ def _posterior_figure(cal: Calibration, stats: pd.DataFrame, accepted: pd.DataFr
         ax.set_xlabel(f"{k} ({PARAM_BY_KEY[k].unit})")
         ax.set_ylabel("density")
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(keys):]:
+    for ax in list(axes.flat)[len(keys) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=9)
     fig.suptitle(f"Rejection ABC: {len(accepted)} of {len(stats)} draws accepted", fontsize=14)
@@ -217,8 +275,11 @@ def _posterior_figure(cal: Calibration, stats: pd.DataFrame, accepted: pd.DataFr
 
 
 def describe(summary: dict) -> str:
-    lines = [f"calibration {summary['calibration']}: {summary['accepted']} of {summary['draws']} draws accepted "
-             f"(distance <= {summary['tolerance_distance']:.2f})", "posterior (median [5%, 95%], prior range):"]
+    lines = [
+        f"calibration {summary['calibration']}: {summary['accepted']} of {summary['draws']} draws accepted "
+        f"(distance <= {summary['tolerance_distance']:.2f})",
+        "posterior (median [5%, 95%], prior range):",
+    ]
     for k, v in summary["posterior"].items():
         lines.append(f"  {k:40s} {v['median']:.3g} [{v['q05']:.3g}, {v['q95']:.3g}]   prior {v['prior']}")
     lines.append("targets (target / accepted mean / mean over all draws):")

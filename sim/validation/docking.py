@@ -21,11 +21,21 @@ from ..scenario import MECHANISMS, Scenario
 def deffuant_scenario(d: float, mu: float = 0.5, n: int = 1000, steps: int = 300) -> Scenario:
     """Peer influence alone, well mixed, opinions uniform on [0, 1] (Beta(1, 1)), full cross-trust."""
     changes = {f"mechanisms.{m}": m == "peer_influence" for m in MECHANISMS}
-    changes.update({"culture.mixing": "well_mixed", "culture.confidence_bound": d, "culture.convergence": mu,
-                    "organisations.staff_a": n // 2, "organisations.staff_b": n - n // 2,
-                    "organisations.culture_a": 0.5, "organisations.culture_b": 0.5,
-                    "organisations.attitude_sd": (1 / 12) ** 0.5, "staff.partner_trust": 1.0,
-                    "partnership.ties_per_100_staff": 0.0, "run.steps": steps})
+    changes.update(
+        {
+            "culture.mixing": "well_mixed",
+            "culture.confidence_bound": d,
+            "culture.convergence": mu,
+            "organisations.staff_a": n // 2,
+            "organisations.staff_b": n - n // 2,
+            "organisations.culture_a": 0.5,
+            "organisations.culture_b": 0.5,
+            "organisations.attitude_sd": (1 / 12) ** 0.5,
+            "staff.partner_trust": 1.0,
+            "partnership.ties_per_100_staff": 0.0,
+            "run.steps": steps,
+        }
+    )
     return Scenario(changes, name=f"deffuant d={d:g} mu={mu:g}")
 
 
@@ -51,8 +61,9 @@ class Density:
         return [c for c in self.clusters() if c[1] >= share]
 
 
-def rate_equation(d: float, mu: float = 0.5, *, cells_per_bound: int = 40, t_end: float = 400.0,
-                  dt: float = 0.1) -> Density:
+def rate_equation(
+    d: float, mu: float = 0.5, *, cells_per_bound: int = 40, t_end: float = 400.0, dt: float = 0.1
+) -> Density:
     """Integrate the compromise rate equation from a uniform density on [0, 1] (forward Euler).
 
     Ben-Naim, Krapivsky & Redner (2003), eq. (1), in the units of this model (opinions on [0, 1],
@@ -66,7 +77,7 @@ def rate_equation(d: float, mu: float = 0.5, *, cells_per_bound: int = 40, t_end
     them in proportion (so mass is conserved exactly and clusters are at most two cells wide).
     """
     n = int(round(cells_per_bound / d))
-    reach = int(np.ceil(d * n - 1e-9)) - 1           # cells i, j interact when |i - j| <= reach
+    reach = int(np.ceil(d * n - 1e-9)) - 1  # cells i, j interact when |i - j| <= reach
     i = np.repeat(np.arange(n), 2 * reach + 1)
     j = i + np.tile(np.arange(-reach, reach + 1), n)
     ok = (j >= 0) & (j < n)
@@ -79,18 +90,28 @@ def rate_equation(d: float, mu: float = 0.5, *, cells_per_bound: int = 40, t_end
     steps = int(round(t_end / dt))
     for _ in range(steps):
         flow = P[i] * P[j]
-        P = P + dt * (np.bincount(lo, flow * (1.0 - w_hi), n) + np.bincount(hi, flow * w_hi, n)
-                      - np.bincount(i, flow, n))
+        P = P + dt * (
+            np.bincount(lo, flow * (1.0 - w_hi), n) + np.bincount(hi, flow * w_hi, n) - np.bincount(i, flow, n)
+        )
     return Density(x=(np.arange(n) + 0.5) / n, mass=P, t=steps * dt)
 
 
-def consensus_threshold(mu: float = 0.5, *, low: float = 0.2, high: float = 0.35, tol: float = 1e-3,
-                        cells_per_bound: int = 20, t_end: float = 2000.0, dt: float = 0.2) -> tuple[float, float]:
+def consensus_threshold(
+    mu: float = 0.5,
+    *,
+    low: float = 0.2,
+    high: float = 0.35,
+    tol: float = 1e-3,
+    cells_per_bound: int = 20,
+    t_end: float = 2000.0,
+    dt: float = 0.2,
+) -> tuple[float, float]:
     """Bracket (d_two_parties, d_consensus) of the rate equation's first bifurcation, by bisection on d.
 
     Consensus = one major cluster holding more than half the mass. Close to the bifurcation the dynamics
     slow down, hence the long ``t_end``.
     """
+
     def consensus(d: float) -> bool:
         major = rate_equation(d, mu, cells_per_bound=cells_per_bound, t_end=t_end, dt=dt).major()
         return len(major) == 1 and major[0][1] > 0.5

@@ -70,15 +70,25 @@ def load_claims(path: str | Path) -> list[Claim]:
         if c["measure"] not in MEASURES:
             raise ScenarioError(source, f"{where}.measure", f"expected one of {', '.join(MEASURES)}")
         if c["direction"] not in ("higher", "lower"):
-            raise ScenarioError(source, f"{where}.direction", "expected \"higher\" or \"lower\"")
+            raise ScenarioError(source, f"{where}.direction", 'expected "higher" or "lower"')
         try:
             base = load_scenario(path.parent / c["scenario"]) if "scenario" in c else Scenario(name="defaults")
             base.replace(c["with"])
             base.replace(c["without"])
         except ScenarioError as exc:
             raise ScenarioError(source, f"{where}: {exc.key}", exc.message) from None
-        claims.append(Claim(c["id"], c["claim"], c["briefing"], c["measure"], c["direction"], base,
-                            dict(c["without"]), dict(c["with"])))
+        claims.append(
+            Claim(
+                c["id"],
+                c["claim"],
+                c["briefing"],
+                c["measure"],
+                c["direction"],
+                base,
+                dict(c["without"]),
+                dict(c["with"]),
+            )
+        )
     if not claims:
         raise ScenarioError(source, "claim", "no [[claim]] tables")
     return claims
@@ -90,8 +100,9 @@ def _count(args) -> int:
     return sum(r.outcome == measure for r in iter_replications(Scenario(values), seed, replications))
 
 
-def check_claims(claims: list[Claim], replications: int = 200, seed: int = 2013, changes: dict | None = None,
-                 workers: int = 1) -> pd.DataFrame:
+def check_claims(
+    claims: list[Claim], replications: int = 200, seed: int = 2013, changes: dict | None = None, workers: int = 1
+) -> pd.DataFrame:
     """Run both arms of every claim (same seeds) and judge each claim; one row per claim."""
     tasks = []
     for c in claims:
@@ -114,18 +125,34 @@ def check_claims(claims: list[Claim], replications: int = 200, seed: int = 2013,
             verdict = "holds" if (lo > 0) == predicted_up else "contradicted"
         else:
             verdict = "not shown"
-        rows.append({"id": c.id, "claim": c.claim, "briefing": c.briefing,
-                     "measure": f"share {c.measure.replace('_', ' ')}", "predicted": c.direction,
-                     "without": k_without / replications, "with": k_with / replications, "effect": d, "low": lo,
-                     "high": hi, "replications": replications, "verdict": verdict})
+        rows.append(
+            {
+                "id": c.id,
+                "claim": c.claim,
+                "briefing": c.briefing,
+                "measure": f"share {c.measure.replace('_', ' ')}",
+                "predicted": c.direction,
+                "without": k_without / replications,
+                "with": k_with / replications,
+                "effect": d,
+                "low": lo,
+                "high": hi,
+                "replications": replications,
+                "verdict": verdict,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    lines = ["| claim | briefing | measure | without | with | effect (95% CI) | predicted | verdict |",
-             "|---|---|---|---:|---:|---|---|---|"]
+    lines = [
+        "| claim | briefing | measure | without | with | effect (95% CI) | predicted | verdict |",
+        "|---|---|---|---:|---:|---|---|---|",
+    ]
     for r in table.to_dict("records"):
-        lines.append(f"| {r['claim']} | \"{r['briefing']}\" | {r['measure']} | {r['without']:.1%} | "
-                     f"{r['with']:.1%} | {r['effect'] * 100:+.1f} pts [{r['low'] * 100:+.1f}, "
-                     f"{r['high'] * 100:+.1f}] | {r['predicted']} | **{r['verdict']}** |")
+        lines.append(
+            f'| {r["claim"]} | "{r["briefing"]}" | {r["measure"]} | {r["without"]:.1%} | '
+            f"{r['with']:.1%} | {r['effect'] * 100:+.1f} pts [{r['low'] * 100:+.1f}, "
+            f"{r['high'] * 100:+.1f}] | {r['predicted']} | **{r['verdict']}** |"
+        )
     return "\n".join(lines) + "\n"

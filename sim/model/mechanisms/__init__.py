@@ -7,7 +7,17 @@ same ``draw`` functions and applies the same rules one agent at a time, so the
 two engines see identical random numbers and must produce identical states.
 """
 
-from . import (adoption, competition, embedding, engagement, initiative, joint_working, leadership,
-               messaging, peer_influence, staff_turnover)
+from . import (
+    adoption,
+    competition,
+    embedding,
+    engagement,
+    initiative,
+    joint_working,
+    leadership,
+    messaging,
+    peer_influence,
+    staff_turnover,
+)
 
 # The weekly order is sim.model.engine.PIPELINE (docs/ODD.md, section 3).

@@ -24,18 +24,22 @@ def draw(rng: np.random.Generator, n: int):
 
 
 def readiness_constant(P) -> float:
-    return (P["initiative.adoption_bias"]
-            - P["initiative.adoption_difficulty_weight"] * P["initiative.method_difficulty"]
-            + P["initiative.adoption_alignment_weight"] * (P["system.regulatory_alignment"] - 0.5))
+    return (
+        P["initiative.adoption_bias"]
+        - P["initiative.adoption_difficulty_weight"] * P["initiative.method_difficulty"]
+        + P["initiative.adoption_alignment_weight"] * (P["system.regulatory_alignment"] - 0.5)
+    )
 
 
 def apply(st, P, ctx, draws) -> None:
     rho = engagement.resistance(st, P)
-    z = (readiness_constant(P)
-         + P["initiative.adoption_culture_weight"] * (st.culture - 0.5)
-         + P["initiative.adoption_trust_weight"] * (st.tl - 0.5)
-         - P["initiative.adoption_fatigue_weight"] * st.fatigue
-         - P["initiative.adoption_resistance_weight"] * rho)
+    z = (
+        readiness_constant(P)
+        + P["initiative.adoption_culture_weight"] * (st.culture - 0.5)
+        + P["initiative.adoption_trust_weight"] * (st.tl - 0.5)
+        - P["initiative.adoption_fatigue_weight"] * st.fatigue
+        - P["initiative.adoption_resistance_weight"] * rho
+    )
     p_adopt = P["initiative.adoption_rate"] / (1.0 + np.exp(-z))
     p_quit = P["initiative.abandon_rate"] / (1.0 + np.exp(z))
     a = st.adopted

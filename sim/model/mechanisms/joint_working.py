@@ -36,7 +36,7 @@ from ..state import eligible_for_bridges, org_means
 
 def draw(rng: np.random.Generator, n_ties: int):
     staff = rng.random((5, n_ties))  # meet, succeed, grow, pick, side
-    board = rng.random(2)            # meet, succeed
+    board = rng.random(2)  # meet, succeed
     return staff, board
 
 
@@ -47,9 +47,12 @@ def logistic(z):
 def context_logit(P) -> float:
     """The part of the success log-odds that is the same for every encounter."""
     comp = P["system.competition"] if P.on["competition"] else 0.0
-    return (P.base_logit - P["partnership.success_competition_weight"] * comp
-            + P["partnership.success_alignment_weight"] * (P["system.regulatory_alignment"] - 0.5)
-            - P["partnership.success_takeover_weight"] * P.takeover[0])
+    return (
+        P.base_logit
+        - P["partnership.success_competition_weight"] * comp
+        + P["partnership.success_alignment_weight"] * (P["system.regulatory_alignment"] - 0.5)
+        - P["partnership.success_takeover_weight"] * P.takeover[0]
+    )
 
 
 def trust_update(x, S, F, gain, loss):
@@ -65,8 +68,11 @@ def apply(st, P, ctx, draws) -> None:
     if board_met:
         c_mean = org_means(st.culture, P.n_a)
         stance = st.l_commit.reshape(2, -1).mean(axis=1)
-        zb = (z0 + P["partnership.success_trust_weight"] * ((stance[0] + stance[1]) / 2.0 - 0.5)
-              - P["partnership.success_distance_weight"] * abs(c_mean[0] - c_mean[1]))
+        zb = (
+            z0
+            + P["partnership.success_trust_weight"] * ((stance[0] + stance[1]) / 2.0 - 0.5)
+            - P["partnership.success_distance_weight"] * abs(c_mean[0] - c_mean[1])
+        )
         ok = board[1] < logistic(zb)
         st.l_commit = trust_update(st.l_commit, int(ok), int(not ok), gain, loss)
         if not ok:
@@ -77,9 +83,12 @@ def apply(st, P, ctx, draws) -> None:
     meet, succ, grow, pick, side = staff
     u, v = st.x_u, st.x_v
     met = meet < P.tie_meet_prob
-    z = (z0 + P["partnership.success_trust_weight"] * ((st.tp[u] + st.tp[v]) / 2.0 - 0.5)
-         - P["partnership.success_distance_weight"] * np.abs(st.culture[u] - st.culture[v])
-         - P["partnership.success_fatigue_weight"] * (st.fatigue[u] + st.fatigue[v]) / 2.0)
+    z = (
+        z0
+        + P["partnership.success_trust_weight"] * ((st.tp[u] + st.tp[v]) / 2.0 - 0.5)
+        - P["partnership.success_distance_weight"] * np.abs(st.culture[u] - st.culture[v])
+        - P["partnership.success_fatigue_weight"] * (st.fatigue[u] + st.fatigue[v]) / 2.0
+    )
     ok = met & (succ < logistic(z))
     bad = met & ~ok
     n = st.n
@@ -92,8 +101,7 @@ def apply(st, P, ctx, draws) -> None:
     ctx.count("encounters", int(met.sum()))
     ctx.count("successes", int(ok.sum()))
 
-    w = np.where(ok, st.x_w + P["partnership.tie_gain"] * (1.0 - st.x_w),
-                 st.x_w * (1.0 - P["partnership.tie_decay"]))
+    w = np.where(ok, st.x_w + P["partnership.tie_gain"] * (1.0 - st.x_w), st.x_w * (1.0 - P["partnership.tie_decay"]))
     # Growth: a success introduces a colleague of one side to the other person.
     g = np.flatnonzero(ok & (grow < P["partnership.tie_growth_prob"]))
     from_a = side[g] < 0.5

@@ -34,7 +34,7 @@ def pairs(st, P, draws) -> tuple[np.ndarray, np.ndarray]:
     if P["culture.mixing"] == "well_mixed":
         perm = draws
         m = perm.size // 2
-        return perm[0:2 * m:2], perm[1:2 * m:2]
+        return perm[0 : 2 * m : 2], perm[1 : 2 * m : 2]
     E = st.e_u.size
     pr_e, pr_x = draws[:E], draws[E:]
     node_max = np.full(st.n, -1.0)

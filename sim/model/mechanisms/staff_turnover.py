@@ -42,16 +42,21 @@ def draw_newcomers(rng: np.random.Generator, P, orgs: np.ndarray):
     o = orgs.astype(np.int64)
     sc = P.sc
     union = rng.random(k) < sc["staff.union_density"]
-    means = np.concatenate([np.array([sc["staff.hire_culture_a"], sc["staff.hire_culture_b"]])[o],
-                            np.full(k, P.partner_trust_mean),
-                            np.array([sc["staff.leader_trust_a"], sc["staff.leader_trust_b"]])[o]])
+    means = np.concatenate(
+        [
+            np.array([sc["staff.hire_culture_a"], sc["staff.hire_culture_b"]])[o],
+            np.full(k, P.partner_trust_mean),
+            np.array([sc["staff.leader_trust_a"], sc["staff.leader_trust_b"]])[o],
+        ]
+    )
     x = beta_draw(rng, means, sc["organisations.attitude_sd"], 3 * k)
-    return union, x[:k], x[k:2 * k], x[2 * k:]
+    return union, x[:k], x[k : 2 * k], x[2 * k :]
 
 
 def leave_prob(tl, fatigue, P):
-    lam = P.leave_rate_week * np.exp(P["staff.turnover_trust_sensitivity"] * (0.5 - tl)
-                                     + P["staff.turnover_fatigue_sensitivity"] * (fatigue - 0.5))
+    lam = P.leave_rate_week * np.exp(
+        P["staff.turnover_trust_sensitivity"] * (0.5 - tl) + P["staff.turnover_fatigue_sensitivity"] * (fatigue - 0.5)
+    )
     return 1.0 - np.exp(-lam)
 
 
@@ -61,7 +66,7 @@ def vacancies_to_fill(present: np.ndarray, n_a: int, target: np.ndarray) -> np.n
     for lo, hi, want in ((0, n_a, target[0]), (n_a, present.size, target[1])):
         free = np.flatnonzero(~present[lo:hi])
         short = int(want) - (hi - lo - free.size)
-        rows.append(free[:max(short, 0)] + lo)
+        rows.append(free[: max(short, 0)] + lo)
     return np.concatenate(rows)
 
 
@@ -81,9 +86,9 @@ def apply(st, P, ctx, rng) -> None:
     st.culture = c + pull * (target - c)
     st.tenure += 1
     if present is None:
-        idx = np.flatnonzero(leave)       # newcomers take the leavers' posts
+        idx = np.flatnonzero(leave)  # newcomers take the leavers' posts
     else:
-        present &= ~leave                 # leavers' posts fall vacant; some are filled
+        present &= ~leave  # leavers' posts fall vacant; some are filled
         idx = vacancies_to_fill(present, n_a, target_headcount(P.headcount0, P.growth_week, ctx.t))
         present[idx] = True
     union, culture, tp, tl = draw_newcomers(rng, P, st.org[idx])
