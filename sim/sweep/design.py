@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model.engine import METRICS
+from ..model.metrics import METRICS
 from ..model.statistics import STATISTICS
 from ..run import replication_seed
 from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, check_value, did_you_mean, load_scenario

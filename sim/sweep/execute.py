@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..model.engine import METRICS
+from ..model.metrics import METRICS
 from ..run import run
 from ..scenario import PARAM_BY_KEY, Scenario
 from .design import Experiment, ExperimentError, chunk_size, run_cost
