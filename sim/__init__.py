@@ -7,7 +7,7 @@ Public API::
     result.outcome, result.outcome_step, result.series, result.events
 """
 
-from .model import BuddyingModel, ReferenceModel
+from .model import ReferenceModel, Simulation
 from .run import RunResult, iter_replications, replication_seed, run, run_replications
 from .scenario import PARAMS, Scenario, ScenarioError, load_scenario, scenario_from_toml
 
@@ -20,6 +20,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "Simulation",
     "__version__",
     "iter_replications",
     "load_scenario",
@@ -28,3 +29,11 @@ __all__ = [
     "run_replications",
     "scenario_from_toml",
 ]
+
+
+def __getattr__(name):
+    if name == "BuddyingModel":  # the mesa.Model: imported on first use (Mesa takes ~1 s to import)
+        from .model.model import BuddyingModel
+
+        return BuddyingModel
+    raise AttributeError(name)

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .model import BuddyingModel, ReferenceModel
-from .model.state import State
+from .model import ENGINES, Simulation
 from .model.statistics import STATISTICS, compute
 from .scenario import Scenario
 
@@ -97,33 +96,25 @@ def run(
     """Run one scenario once.
 
     ``seed`` defaults to the scenario's ``run.seed``; ``steps`` overrides
-    ``run.steps``; ``engine`` is ``"compiled"`` (the default: one numba call a week),
-    ``"array"`` (numpy over whole arrays; ``"fast"`` is its former name) or ``"reference"`` (one
-    agent at a time); same rules, same result; ``statistics`` names end-of-run
+    ``run.steps``; ``engine`` is ``"compiled"`` (the default: one numba call a week) or
+    ``"reference"`` (one agent at a time): same rules, same random numbers, same result; ``statistics`` names end-of-run
     statistics of the final state (:data:`sim.model.statistics.STATISTICS`).
     """
     statistics = list(statistics)
     unknown = [s for s in statistics if s not in STATISTICS]
     if unknown:
         raise ValueError(f"unknown statistic(s) {', '.join(unknown)}; known: {', '.join(STATISTICS)}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(repr(e) for e in ENGINES)}, not {engine!r}")
     sc = scenario if scenario is not None else Scenario()
     if steps is not None:
         sc = sc.replace({"run.steps": int(steps)})
     seed = int(sc["run.seed"] if seed is None else seed)
     t0 = time.perf_counter()
-    if engine in ("compiled", "array", "fast"):
-        engine = "array" if engine == "fast" else engine
-        model = BuddyingModel(sc, seed, agent_views=False, engine=engine)
-    elif engine == "reference":
-        model = ReferenceModel(sc, seed)
-    else:
-        raise ValueError(f"engine must be 'compiled', 'array' or 'reference', not {engine!r}")
+    model = Simulation(sc, seed, engine=engine)
     model.run_to_end()
     seconds = time.perf_counter() - t0
-    stats = {}
-    if statistics:
-        final_state = State(**_reference_arrays(model)) if engine == "reference" else model.state
-        stats = compute(statistics, final_state, model.P)
+    stats = compute(statistics, model.state, model.world) if statistics else {}
     series = pd.DataFrame.from_records(model.records)
     series = series[["step"] + [c for c in series.columns if c != "step"]]
     return RunResult(
@@ -139,42 +130,6 @@ def run(
         replication=replication,
         statistics=stats,
     )
-
-
-def _reference_arrays(model: ReferenceModel) -> dict:
-    snap = model.snapshot()
-    empty = np.zeros(0, np.int64)
-    return {
-        **{
-            k: snap[k]
-            for k in (
-                "org",
-                "role",
-                "union",
-                "tenure",
-                "culture",
-                "tp",
-                "tl",
-                "loyalty",
-                "fatigue",
-                "adopted",
-                "l_org",
-                "l_seat",
-                "l_commit",
-                "l_vacant",
-                "l_tenure",
-                "x_u",
-                "x_v",
-                "x_w",
-                "present",
-            )
-        },
-        "e_u": empty,
-        "e_v": empty,
-        "inc_ptr": empty,
-        "inc_edge": empty,
-        "nbr": empty,
-    }
 
 
 def iter_replications(

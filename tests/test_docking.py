@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from sim import BuddyingModel
-from sim.model.params import derive
-from sim.model.state import build_initial_state
+from sim import Simulation
+from sim.model import streams
 from sim.validation.docking import deffuant_scenario, major_clusters
 
 
@@ -26,29 +25,33 @@ def textbook_dw(x, d, mu, pairs):
 
 def test_peer_influence_alone_well_mixed_is_exactly_deffuant_weisbuch():
     sc = dw_scenario(0.2, mu=0.3, n=200, steps=25)
-    model = BuddyingModel(sc, 42, agent_views=False)
-    # Replay the same random stream: initial state, then one random perfect matching per step.
-    rng = np.random.default_rng(42)
-    x = build_initial_state(derive(sc), rng).culture
+    model = Simulation(sc, 42)
+    # Replay the same random stream: the initial cultures, then one random perfect matching per week from the
+    # peer-influence submodel's own stream.
+    x = model.state.culture.copy()
     assert np.all(np.abs(x - 0.5) <= 0.5) and 0.25 < x.std() < 0.33  # uniform on [0, 1]
-    for _ in range(25):
+    key = streams.site_key(42, "peer_influence", "permutation")
+    for week in range(1, 26):
         model.step()
-        perm = rng.permutation(x.size)
+        perm = streams.permutation(key, week, x.size)
         x = textbook_dw(x, 0.2, 0.3, zip(perm[0::2], perm[1::2]))
         assert np.array_equal(model.state.culture, x)  # bit for bit
 
 
 @pytest.mark.parametrize("d, expected", [(0.5, {1}), (0.3, {1}), (0.2, {2}), (0.15, {3}), (0.1, {4, 5})])
 def test_cluster_counts_match_deffuant_et_al(d, expected):
-    """Deffuant et al. (2000): the number of major clusters is about the integer part of 1/(2d)."""
+    """Deffuant et al. (2000): the number of major clusters is about the integer part of 1/(2d). Near a
+    bifurcation a small central cluster sometimes survives (docs/validation.md), so: the usual count over
+    eight seeds, and at least six of them."""
     counts = []
-    for seed in range(3):
-        model = BuddyingModel(dw_scenario(d), seed, agent_views=False)
+    for seed in range(8):
+        model = Simulation(dw_scenario(d), seed)
         model.run_to_end()
         clusters = major_clusters(model.state.culture)
         counts.append(len(clusters))
         assert sum(c.size for c in clusters) >= 0.95 * model.state.n  # almost nobody is left between clusters
-    assert set(counts) <= expected, counts
+    assert max(set(counts), key=counts.count) in expected, counts
+    assert sum(c in expected for c in counts) >= 6, counts
 
 
 # --- Ben-Naim, Krapivsky & Redner (2003): the rate equation and the bifurcation -------------------------

@@ -53,12 +53,14 @@ def scenarios(draw):
 
 
 def check_bounds(model):
-    s = model.state
+    s, sc = model.state, model.config
     for name in ATTITUDES:
         arr = getattr(s, name)
         assert np.all((arr >= 0.0) & (arr <= 1.0)), name
     assert np.all((s.l_commit >= 0.0) & (s.l_commit <= 1.0))
-    assert np.all((s.x_w >= s.x_w.min(initial=0)) & (s.x_w <= 1.0))
+    # a tie is either new this week (or from the start: tie_initial) or survived the floor; never above 1
+    floor, initial = sc["partnership.tie_floor"], sc["partnership.tie_initial"]
+    assert np.all(((s.x_w >= floor) | (s.x_w == initial)) & (s.x_w <= 1.0))
 
 
 @given(scenarios(), st.integers(0, 2**32))
@@ -118,6 +120,18 @@ WRITES = {
     "embedding": {"culture"},
     "staff_turnover": set(STAFF) | set(TIES),
 }
+#: The metric that reports each state array.
+STATE_METRICS = {
+    "culture": ("culture_a", "culture_b"),
+    "tp": ("partner_trust_a", "partner_trust_b"),
+    "tl": ("leader_trust_a", "leader_trust_b"),
+    "loyalty": ("loyalty_a", "loyalty_b"),
+    "fatigue": ("fatigue_a", "fatigue_b"),
+    "adopted": ("adoption_a", "adoption_b"),
+    "l_commit": ("board_commitment_a", "board_commitment_b"),
+    "l_vacant": ("interim_seats_a", "interim_seats_b"),
+    "x_u": ("cross_ties",),
+}
 #: Parameter changes that make each submodel's effect certain to show within the run.
 LIVELY = {
     "leadership.turnover_a": 20.0,
@@ -159,7 +173,7 @@ def test_each_mechanism_alone_changes_only_its_own_state(mechanism):
 def test_unions_switch_removes_union_amplification():
     base = ("engagement",)
     eng = only(base)
-    with_unions = only(base + ("unions",))
+    with_unions = only((*base, "unions"))
     a = BuddyingModel(eng, 3, agent_views=False)
     b = BuddyingModel(with_unions, 3, agent_views=False)
     a.run_to_end()
@@ -170,11 +184,30 @@ def test_unions_switch_removes_union_amplification():
     assert b.state.tl[members].mean() < a.state.tl[members].mean()
 
 
-@pytest.mark.parametrize("mechanism", sorted(m for m in WRITES if m != "unions"))
-def test_switching_one_mechanism_off_changes_the_run(mechanism):
-    full = run(only(MECHANISMS), 4)
-    without = run(only(tuple(m for m in MECHANISMS if m != mechanism)), 4)
-    assert not full.series.equals(without.series)
+def metrics_written(mechanism: str) -> tuple[set[str], set[str]]:
+    """(the submodel's own counters and outputs, the metrics of the state it writes)."""
+    from sim.model.mechanisms import declarations
+
+    own = set()
+    for decl in declarations():
+        if decl.name == mechanism:
+            own = set(decl.counters) | set(decl.outputs)
+    written = WRITES[mechanism] or {"tl", "adopted"}  # unions act through engagement and adoption
+    state = {m for var in written for m in STATE_METRICS.get(var, ())}
+    return own, state
+
+
+@pytest.mark.parametrize("mechanism", sorted(WRITES))
+def test_switching_one_mechanism_off_changes_the_metrics_it_writes(mechanism):
+    """With every other submodel on, switching one off changes what it writes, not merely which random numbers
+    are used (each draws from its own streams, so the others' numbers do not move): each of its counters and
+    outputs, and at least one metric of the state it writes. A switch no engine implements fails here."""
+    full = run(only(MECHANISMS), 4).series
+    without = run(only(tuple(m for m in MECHANISMS if m != mechanism)), 4).series
+    own, state = metrics_written(mechanism)
+    for metric in own:
+        assert not full[metric].equals(without[metric]), f"{mechanism}: {metric} did not change"
+    assert any(not full[m].equals(without[m]) for m in state), f"{mechanism}: none of {sorted(state)} changed"
 
 
 # --- networks --------------------------------------------------------------------------------------

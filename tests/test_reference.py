@@ -1,42 +1,43 @@
-"""The fast engine and the one-agent-at-a-time reference give the same trajectories."""
+"""The compiled engine and the one-agent-at-a-time reference give the same trajectories.
+
+Both engines take the same random numbers (by mechanism, site, week and slot) and add in the same order, so
+they agree bit for bit: every comparison here is exact (the contract in the docs is 1e-12 on metrics; exact
+equality is what the engines deliver, and checking it catches a drift the tolerance would hide).
+"""
 
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from sim import BuddyingModel, ReferenceModel, Scenario, load_scenario, run
+from sim import Scenario, Simulation, load_scenario, run
 from sim.scenario import MECHANISMS
 
 from .conftest import SMALL
 from .test_model import scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
-TOL = 1e-12
 
 
 def assert_same(sc, seed):
-    """The compiled and the array engine each give the reference's trajectories, state, events and outcome."""
-    ref = ReferenceModel(sc, seed)
+    """The compiled engine gives the reference's trajectories, final state, events and outcome."""
+    ref = Simulation(sc, seed, engine="reference")
     ref.run_to_end()
-    b, sb = pd.DataFrame(ref.records), ref.snapshot()
-    for engine in ("compiled", "array"):
-        fast = BuddyingModel(sc, seed, agent_views=False, engine=engine)
-        fast.run_to_end()
-        a = pd.DataFrame(fast.records)
-        assert list(a.columns) == list(b.columns)
-        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=TOL, check_dtype=False, obj=engine)
-        sa = fast.snapshot()
-        for key in sb:
-            assert sa[key].shape == sb[key].shape, (engine, key)
-            np.testing.assert_allclose(
-                sa[key].astype(float), sb[key].astype(float), rtol=0, atol=TOL, err_msg=f"{engine}: {key}"
-            )
-        assert fast.events == ref.events, engine
-        assert (fast.outcome, fast.outcome_step) == (ref.outcome, ref.outcome_step), engine
+    fast = Simulation(sc, seed, engine="compiled")
+    fast.run_to_end()
+    a, b = pd.DataFrame(fast.records), pd.DataFrame(ref.records)
+    assert list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(a, b, check_exact=True, check_dtype=False)
+    sa, sb = fast.snapshot(), ref.snapshot()
+    assert set(sa) == set(sb)
+    for key in sb:
+        assert sa[key].shape == sb[key].shape, key
+        assert np.array_equal(sa[key].astype(float), sb[key].astype(float)), key
+    assert fast.events == ref.events
+    assert (fast.outcome, fast.outcome_step) == (ref.outcome, ref.outcome_step)
     return fast
 
 
@@ -78,7 +79,9 @@ def test_mixing_and_bridge_scopes(mixing, scope):
             "run.steps": 40,
         }
     )
-    assert_same(sc, 3)
+    model = assert_same(sc, 3)
+    if scope != "leaders":
+        assert sum(r["ties_formed"] for r in model.records) > 0  # the growth rule was exercised
 
 
 def test_immediate_appointments_and_heavy_turnover():
@@ -95,31 +98,21 @@ def test_immediate_appointments_and_heavy_turnover():
     assert any(e["kind"] == "departure" and not e["interim"] for e in model.events)
 
 
-@settings(max_examples=10)
 @given(scenarios(), st.integers(0, 2**32))
 def test_random_scenarios(sc, seed):
+    """As many examples as the hypothesis profile asks for (HYPOTHESIS_PROFILE=thorough: 400)."""
     assert_same(sc, seed)
 
 
 def test_run_api_engines_agree():
     sc = Scenario({**SMALL, "run.steps": 25})
-    a, b, c = run(sc, 4), run(sc, 4, engine="reference"), run(sc, 4, engine="array")
-    assert a.engine == "compiled"
-    for other in (b, c):
-        pd.testing.assert_frame_equal(a.series, other.series, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
-        assert a.outcome == other.outcome
-    assert run(sc, 4, engine="fast").series.equals(c.series)  # the array engine's former name
-    with pytest.raises(ValueError, match="compiled"):
-        run(sc, 4, engine="numba")
-
-
-def test_compiled_engine_matches_the_array_engine_at_full_size():
-    """Every bundled default-size scenario, three years: same events and outcome; metrics to 1e-12."""
-    for name in ("baseline", "high_competition", "place_based_goodwill"):
-        sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
-        a, b = run(sc, 11, engine="compiled"), run(sc, 11, engine="array")
-        pd.testing.assert_frame_equal(a.series, b.series, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
-        assert a.events == b.events and (a.outcome, a.outcome_step) == (b.outcome, b.outcome_step)
+    a, b = run(sc, 4), run(sc, 4, engine="reference")
+    assert (a.engine, b.engine) == ("compiled", "reference")
+    pd.testing.assert_frame_equal(a.series, b.series, check_exact=True, check_dtype=False)
+    assert a.outcome == b.outcome and a.events == b.events
+    for retired in ("array", "fast", "numba"):
+        with pytest.raises(ValueError, match="'compiled', 'reference'"):
+            run(sc, 4, engine=retired)
 
 
 @pytest.mark.parametrize("growth", [0.6, -0.4])
@@ -136,7 +129,7 @@ def test_growth_and_decline(growth):
         assert (end < start).all()
 
 
-def test_growth_targets_round_alike_in_every_engine():
+def test_growth_targets_round_alike_in_both_engines():
     """1,000 x 1.15^(104/52) = 1322.5 at week 104: numba's x ** int (repeated multiplication) once rounded it
     to 1322 where numpy's pow gives 1323, and the compiled engine's trajectories drifted from the others."""
     only = {f"mechanisms.{m}": m == "staff_turnover" for m in MECHANISMS}
@@ -150,12 +143,11 @@ def test_growth_targets_round_alike_in_every_engine():
             "run.steps": 106,
         }
     )
-    a, b = run(sc, 1, engine="compiled"), run(sc, 1, engine="array")
+    a, b = run(sc, 1, engine="compiled"), run(sc, 1, engine="reference")
     assert a.series.loc[104, "headcount_a"] == b.series.loc[104, "headcount_a"] == 1323
-    pd.testing.assert_frame_equal(a.series, b.series, check_exact=False, rtol=0, atol=TOL, check_dtype=False)
+    pd.testing.assert_frame_equal(a.series, b.series, check_exact=True, check_dtype=False)
 
 
-@settings(max_examples=15)
 @given(
     st.floats(-0.5, 1.0).filter(lambda g: abs(g) > 1e-3),
     st.floats(0.0, 3.0),
@@ -165,7 +157,7 @@ def test_growth_targets_round_alike_in_every_engine():
     st.integers(0, 2**32),
 )
 def test_random_growth_and_decline(growth, turnover, n_a, n_b, leaders, seed):
-    """Changing headcounts: the three engines agree (targets, vacancies, hiring order, means over staff in post)."""
+    """Changing headcounts: both engines agree (targets, vacancies, hiring order, means over staff in post)."""
     only = {f"mechanisms.{m}": m == "staff_turnover" or (leaders and m == "leadership_turnover") for m in MECHANISMS}
     sc = Scenario(
         {

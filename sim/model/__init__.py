@@ -1,7 +1,18 @@
-"""The world: state, networks, submodels, engines and outcomes. Knows nothing of files or screens."""
+"""The world: state, networks, submodels, engines and outcomes. Knows nothing of files or screens.
 
-from .model import BuddyingModel
+``Simulation`` is one run on either engine (no Mesa); ``BuddyingModel`` is the same as a ``mesa.Model`` with
+agent views (imported on first use, so batch runs do not import Mesa).
+"""
+
 from .outcomes import BEDDED_IN, FAILED, OUTCOMES, UNDECIDED
-from .reference import ReferenceModel
+from .simulation import ENGINES, ReferenceModel, Simulation
 
-__all__ = ["BEDDED_IN", "FAILED", "OUTCOMES", "UNDECIDED", "BuddyingModel", "ReferenceModel"]
+__all__ = ["BEDDED_IN", "ENGINES", "FAILED", "OUTCOMES", "UNDECIDED", "BuddyingModel", "ReferenceModel", "Simulation"]
+
+
+def __getattr__(name):
+    if name == "BuddyingModel":
+        from .model import BuddyingModel
+
+        return BuddyingModel
+    raise AttributeError(name)

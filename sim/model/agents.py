@@ -45,8 +45,7 @@ class StaffAgent(mesa.Agent):
     @property
     def in_post(self) -> bool:
         """False for a vacant post (only while headcounts change: ``staff.growth_per_year`` != 0)."""
-        present = self.model.state.present
-        return True if present is None else bool(present[self.index])
+        return bool(self.model.state.present[self.index])
 
     @property
     def role(self) -> str:
@@ -77,9 +76,9 @@ class LeaderAgent(mesa.Agent):
 
     @property
     def visibility(self) -> float:
-        P = self.model.P
-        v = float(P.visibility[int(self.model.state.l_org[self.index])])
-        return v * P["leadership.interim_visibility"] if self.vacant else v
+        sc = self.model.config
+        v = float(sc[f"leadership.visibility_{self.org.lower()}"])
+        return v * sc["leadership.interim_visibility"] if self.vacant else v
 
     def __repr__(self) -> str:
         return f"LeaderAgent({self.org}, seat={self.seat})"

@@ -1,10 +1,149 @@
-"""The per-week metrics every engine reports (names, order and kinds).
+"""The per-week metrics every engine reports: names, order, kinds, and how they are measured.
 
-Downstream code (sweeps, analysis, the UI) imports metric names from here, never from an engine.
+Downstream code (sweeps, analysis, the UI) takes metric names from here, never from an engine. The list is
+built from the declarations (docs/ODD.md 7.11): the mean of every staff attitude that names a metric (and of
+adoption) over each trust's staff in post; headcounts, board commitment, interim seats and cross ties; each
+submodel's outputs and counters (a counter named by two submodels adds up); and the three minima the outcome
+reads.
 """
 
 from __future__ import annotations
 
-from .engine import COUNTERS, METRICS, ORG_METRICS, StepContext, measure
+from functools import cache
 
-__all__ = ["COUNTERS", "METRICS", "ORG_METRICS", "StepContext", "measure"]
+import numpy as np
+
+from .jit import cached_kernel
+from .mechanisms import declarations, staff_variables
+
+_CORE = ("board_commitment", "interim_seats", "headcount")
+MINIMA = {"trust_min": "partner_trust", "adoption_min": "adoption", "board_min": "board_commitment"}
+
+
+@cache
+def _layout():
+    mechs = declarations()
+    attitudes = tuple(v for v in staff_variables())
+    org = [v.metric for v in attitudes if v.metric] + ["adoption"]
+    metric_rows = np.array([k for k, v in enumerate(attitudes) if v.metric], dtype=np.int64)
+    names = [f"{m}_{o}" for m in org for o in "ab"]
+    ints = set()
+    for m in _CORE:
+        names += [f"{m}_a", f"{m}_b"]
+    ints |= {"interim_seats_a", "interim_seats_b", "headcount_a", "headcount_b", "cross_ties"}
+    names.append("cross_ties")
+    measured = len(names)
+    outputs = []
+    for mech in mechs:
+        for name, (kind, _) in mech.outputs.items():
+            outputs.append(name)
+            if kind != "float":
+                ints.add(name)
+    counters: dict[str, list[int]] = {}
+    offset = 0
+    for mech in mechs:
+        for k, name in enumerate(mech.counters):
+            counters.setdefault(name, []).append(offset + k)
+        offset += len(mech.counters)
+    ints |= set(counters)
+    names += outputs + list(counters) + list(MINIMA)
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise RuntimeError(f"metric names declared twice: {', '.join(dup)}")
+    return {
+        "names": tuple(names),
+        "ints": frozenset(ints),
+        "org": tuple(org),
+        "metric_rows": metric_rows,
+        "measured": measured,
+        "outputs": tuple(outputs),
+        "counters": {k: tuple(v) for k, v in counters.items()},
+    }
+
+
+def metric_names() -> tuple[str, ...]:
+    return _layout()["names"]
+
+
+def int_metrics() -> frozenset[str]:
+    """Metrics that are counts (stored as integers)."""
+    return _layout()["ints"]
+
+
+def metric_rows() -> np.ndarray:
+    """Rows of ``State.staff`` whose means are metrics, in metric order."""
+    return _layout()["metric_rows"]
+
+
+def measured_size() -> int:
+    """Length of the vector :func:`measure_state` fills."""
+    return _layout()["measured"]
+
+
+def __getattr__(name):  # module-level lazy constants
+    if name == "METRICS":
+        return metric_names()
+    if name == "INT_METRICS":
+        return int_metrics()
+    if name == "ORG_METRICS":
+        return _layout()["org"]
+    raise AttributeError(name)
+
+
+@cached_kernel
+def measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, n_ties, out):
+    """Org means over the staff in post (attitude rows, then adoption), headcounts, board commitment,
+    interim seats and cross ties, into ``out`` (the first :func:`measured_size` metrics, in order)."""
+    n = org.size
+    k = metric_rows.size
+    sums = np.zeros((k + 1, 2))
+    heads = np.zeros(2)
+    for i in range(n):
+        if present[i]:
+            o = org[i]
+            heads[o] += 1.0
+            for r in range(k):
+                sums[r, o] += staff[metric_rows[r], i]
+            if adopted[i]:
+                sums[k, o] += 1.0
+    j = 0
+    for r in range(k + 1):
+        out[j] = sums[r, 0] / heads[0]
+        out[j + 1] = sums[r, 1] / heads[1]
+        j += 2
+    k_seats = l_org.size // 2
+    board_a = 0.0
+    board_b = 0.0
+    interim_a = 0.0
+    interim_b = 0.0
+    for s in range(k_seats):
+        board_a += l_commit[s]
+        interim_a += 1.0 if l_vacant[s] else 0.0
+    for s in range(k_seats, 2 * k_seats):
+        board_b += l_commit[s]
+        interim_b += 1.0 if l_vacant[s] else 0.0
+    out[j] = board_a / k_seats
+    out[j + 1] = board_b / k_seats
+    out[j + 2] = interim_a
+    out[j + 3] = interim_b
+    out[j + 4] = heads[0]
+    out[j + 5] = heads[1]
+    out[j + 6] = n_ties
+
+
+def assemble(measured: np.ndarray, outputs: np.ndarray, counts: np.ndarray) -> dict:
+    """The week's metrics as a dict in :data:`METRICS` order, from the measured state vector, the submodels'
+    outputs (in declaration order) and their counters (each submodel's slice, in order)."""
+    lay = _layout()
+    ints = lay["ints"]
+    names = lay["names"]
+    values = measured.tolist()
+    values += outputs.tolist()
+    c = counts.tolist()
+    values += [sum(c[i] for i in idx) for idx in lay["counters"].values()]
+    out = {}
+    for name, value in zip(names, values):
+        out[name] = int(value) if name in ints and value == value else value
+    for name, metric in MINIMA.items():
+        out[name] = min(out[f"{metric}_a"], out[f"{metric}_b"])
+    return out

@@ -1,4 +1,9 @@
-"""BuddyingModel: the Mesa model of a buddying partnership between two NHS trusts."""
+"""BuddyingModel: the Mesa model of a buddying partnership between two NHS trusts.
+
+A ``mesa.Model`` around a :class:`~sim.model.simulation.Simulation` on the compiled engine, with Mesa agents
+that are views onto rows of its state arrays (:mod:`sim.model.agents`), for the browser UI and for users who
+want to step a model and look at its agents. Batch runs use the Simulation directly (no Mesa import).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,8 @@ import mesa
 import numpy as np
 
 from ..scenario import Scenario
-from . import engine as engine_module
 from .agents import LeaderAgent, StaffAgent
-from .engine import StepContext
-from .outcomes import OutcomeTracker
-from .params import derive
-from .state import build_initial_state
-
-ENGINES = ("compiled", "array")
-
-
-def make_step(engine: str):
-    """The weekly step of an engine by name (``"fast"`` is the array engine's former name)."""
-    if engine == "compiled":
-        from .compiled import CompiledStep
-
-        return CompiledStep()
-    if engine in ("array", "fast"):
-        return engine_module.step
-    raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+from .simulation import Simulation
 
 
 class BuddyingModel(mesa.Model):
@@ -35,17 +23,12 @@ class BuddyingModel(mesa.Model):
     scenario:
         A :class:`~sim.scenario.Scenario` (default: all defaults).
     seed:
-        Integer seed; defaults to the scenario's ``run.seed``. All randomness of
-        the run comes from ``self.rng`` (one ``numpy.random.Generator``).
+        Integer seed; defaults to the scenario's ``run.seed``.
     agent_views:
-        Create Mesa ``StaffAgent``/``LeaderAgent`` views (``model.agents``).
-        Batch runs switch this off: the dynamics do not depend on it.
+        Create Mesa ``StaffAgent``/``LeaderAgent`` views (``model.agents``); the dynamics do not depend on it.
     engine:
-        ``"compiled"`` (default: the week as one numba call, :mod:`sim.model.compiled`) or ``"array"``
-        (numpy over whole arrays, :mod:`sim.model.engine`). Same rules, same random streams, same
-        results (to the last bits of summed metrics).
-    engine_step:
-        A weekly step function to use instead (it may carry a ``measure`` method for the metrics).
+        ``"compiled"`` (default). The Mesa agents are views onto state arrays, which only the compiled engine
+        keeps; use :class:`~sim.model.simulation.Simulation` for the reference engine.
     """
 
     def __init__(
@@ -55,66 +38,69 @@ class BuddyingModel(mesa.Model):
         *,
         agent_views: bool = True,
         engine: str = "compiled",
-        engine_step=None,
     ):
+        if engine != "compiled":
+            raise ValueError("BuddyingModel runs the compiled engine; use sim.model.Simulation(engine='reference')")
         sc = scenario if scenario is not None else Scenario()
         seed = int(sc["run.seed"] if seed is None else seed)
         super().__init__(rng=seed)
+        self.sim = Simulation(sc, seed, engine=engine)
         self.config = sc
         self.seed = seed
-        self.P = derive(sc)
-        self.state = build_initial_state(self.P, self.rng)
-        self.week = 0
-        self.ctx = StepContext()
-        self.tracker = OutcomeTracker.from_scenario(sc)
-        self.engine = engine if engine_step is None else "custom"
-        if engine_step is None:
-            engine_step = make_step(engine)
-        self._engine_step = engine_step
-        self._measure = getattr(engine_step, "measure", engine_module.measure)
-        self.records: list[dict] = []
-        self._record()
+        self.engine = engine
         if agent_views:
             for i in range(self.state.n):
                 StaffAgent(self, i)
             for i in range(self.state.l_org.size):
                 LeaderAgent(self, i)
 
-    # -- the week -----------------------------------------------------------------
+    # -- the week -----------------------------------------------------------------------------------------
     def step(self) -> None:
-        self.week += 1
-        self.ctx.reset(self.week)
-        self._engine_step(self.state, self.P, self.rng, self.ctx)
-        self._record()
-        self.running = self.week < self.P.steps
-
-    def _record(self) -> None:
-        m = self._measure(self.state, self.P, self.ctx)
-        self.tracker.update(self.week, m, self.ctx.events)
-        m["step"] = self.week
-        self.records.append(m)
+        self.sim.step()
+        self.running = self.sim.week < self.sim.steps
 
     def run_to_end(self, steps: int | None = None) -> None:
-        for _ in range(self.P.steps if steps is None else steps):
-            self.step()
+        self.sim.run_to_end(steps)
 
-    # -- read-outs ----------------------------------------------------------------
+    # -- read-outs (the Simulation's) -----------------------------------------------------------------------
+    @property
+    def state(self):
+        return self.sim.state
+
+    @property
+    def world(self):
+        return self.sim.world
+
+    P = world  # the name earlier versions used for the run's sizes and parameters
+
+    @property
+    def week(self) -> int:
+        return self.sim.week
+
+    @property
+    def records(self) -> list[dict]:
+        return self.sim.records
+
+    @property
+    def tracker(self):
+        return self.sim.tracker
+
     @property
     def events(self) -> list[dict]:
-        return self.ctx.events
+        return self.sim.events
 
     @property
     def outcome(self) -> str:
-        return self.tracker.outcome
+        return self.sim.outcome
 
     @property
     def outcome_step(self) -> int | None:
-        return self.tracker.step
+        return self.sim.outcome_step
 
     @property
     def metrics(self) -> dict:
         """The latest week's metrics."""
-        return self.records[-1]
+        return self.sim.metrics
 
     def staff(self, org: str | None = None):
         """Staff agent views (optionally of one organisation, "A" or "B")."""
@@ -136,6 +122,4 @@ class BuddyingModel(mesa.Model):
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """Copies of every state array (for tests and analysis)."""
-        out = {k: np.array(v, copy=True) for k, v in vars(self.state).items() if v is not None}
-        out.setdefault("present", np.ones(self.state.n, dtype=bool))
-        return out
+        return self.sim.snapshot()

@@ -1,8 +1,13 @@
 """The model's state as a struct of arrays, and its initialisation (ODD: Initialization).
 
-Staff are rows ``0 .. n_a-1`` (organisation A) then ``n_a .. n_a+n_b-1``
-(organisation B). Executive seats are rows of the ``l_*`` arrays, seat 0 of
-each organisation being its chief executive. Every attitude lies in [0, 1].
+Staff are rows ``0 .. n_a-1`` (organisation A) then ``n_a .. n_a+n_b-1`` (organisation B); a row is a post,
+and the person in it changes with turnover. Executive seats are rows of the ``l_*`` arrays, seat 0 of each
+organisation being its chief executive. Every attitude lies in [0, 1].
+
+The staff's attitudes (culture, trust in the partner, trust in own leadership, loyalty, fatigue, and any a
+submodel adds) are declared once, as :class:`StaffVariable`: how they start, what a newcomer brings, and
+the metric that reports their mean. They are stored as the rows of one matrix ``State.staff`` and read as
+``state.culture`` etc.; the week kernel gets each row by name.
 """
 
 from __future__ import annotations
@@ -12,51 +17,133 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import streams
+from .layout import Derived, PerOrg, param_value, per_org
+from .mechanisms.joint_working import may_bridge
 from .networks import incidence, team_small_world
-from .params import Derived
+from .params import ROLE_CLINICAL, ROLE_MANAGERIAL, ROLE_SUPPORT, SCOPES, World, partner_trust_mean
 
-ROLE_CLINICAL, ROLE_MANAGERIAL, ROLE_SUPPORT = 0, 1, 2
 MAX_TENURE = 45 * 52  # weeks: a working life
 
 
-@dataclass
+@dataclass(frozen=True)
+class BetaDraw:
+    """Values drawn from a Beta distribution with this mean (scenario key, pair or derived) and sd."""
+
+    mean: str | PerOrg | Derived
+    sd: str
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """One value for everyone: a number, or a scenario key."""
+
+    value: float | str
+
+
+@dataclass(frozen=True)
+class StaffVariable:
+    """An attitude every member of staff carries (a row of ``State.staff``)."""
+
+    name: str  # as in the kernels and ``state.<name>``
+    metric: str | None  # metrics ``<metric>_a`` / ``<metric>_b`` report its mean over staff in post
+    doc: str
+    initial: BetaDraw | Fixed
+    newcomer: BetaDraw | Fixed  # what someone hired into a post brings
+
+
+_SD = "organisations.attitude_sd"
+_PT = Derived(lambda sc, world: partner_trust_mean(sc), "initial partner trust after local history")
+
+#: The attitudes of docs/ODD.md section 2, in the order their metrics are reported.
+CORE_STAFF = (
+    StaffVariable(
+        "culture",
+        "culture",
+        "improvement culture: disposition to work with improvement methods",
+        BetaDraw(per_org("organisations.culture_a", "organisations.culture_b"), _SD),
+        BetaDraw(per_org("staff.hire_culture_a", "staff.hire_culture_b"), _SD),
+    ),
+    StaffVariable("tp", "partner_trust", "trust in the partner organisation", BetaDraw(_PT, _SD), BetaDraw(_PT, _SD)),
+    StaffVariable(
+        "tl",
+        "leader_trust",
+        "trust in own leadership and in the partnership process",
+        BetaDraw(per_org("staff.leader_trust_a", "staff.leader_trust_b"), _SD),
+        BetaDraw(per_org("staff.leader_trust_a", "staff.leader_trust_b"), _SD),
+    ),
+    StaffVariable(
+        "loyalty",
+        "loyalty",
+        "identification with own organisation",
+        BetaDraw("staff.loyalty", _SD),
+        Fixed("staff.newcomer_loyalty"),
+    ),
+    StaffVariable("fatigue", "fatigue", "change fatigue", Fixed(0.0), Fixed(0.0)),
+)
+
+#: State arrays other than the attitudes (name -> what it holds).
+ARRAYS = {
+    "org": "int8: 0 = A, 1 = B",
+    "role": "int8: 0 clinical, 1 managerial, 2 support",
+    "union": "bool: trade-union member",
+    "tenure": "int64: weeks in post",
+    "adopted": "bool: uses the shared improvement method",
+    "present": "bool: the post is filled (all true unless headcounts change)",
+    "l_org": "int8: organisation of an executive seat",
+    "l_seat": "int64: 0 = chief executive",
+    "l_commit": "commitment to the partnership (board trust)",
+    "l_vacant": "bool: the seat is held by an interim",
+    "l_tenure": "int64: weeks in the seat",
+    "e_u": "work tie ends (u < v), static",
+    "e_v": "",
+    "inc_ptr": "CSR index of each person's work ties",
+    "inc_edge": "",
+    "nbr": "each person's colleagues, in CSR order",
+    "x_u": "cross-organisation ties: end in A",
+    "x_v": "end in B",
+    "x_w": "strength",
+}
+
+
 class State:
-    # staff (length N)
-    org: np.ndarray  # int8: 0 = A, 1 = B
-    role: np.ndarray  # int8: 0 clinical, 1 managerial, 2 support
-    union: np.ndarray  # bool: trade-union member
-    tenure: np.ndarray  # int64: weeks in post
-    culture: np.ndarray  # improvement culture
-    tp: np.ndarray  # trust in the partner organisation
-    tl: np.ndarray  # trust in own leadership and the partnership process
-    loyalty: np.ndarray  # loyalty to own organisation
-    fatigue: np.ndarray  # change fatigue
-    adopted: np.ndarray  # bool: uses the shared improvement method
-    # executive seats (length 2 * seats)
-    l_org: np.ndarray  # int8
-    l_seat: np.ndarray  # int64: 0 = chief executive
-    l_commit: np.ndarray  # commitment to the partnership (board trust)
-    l_vacant: np.ndarray  # bool: held by an interim
-    l_tenure: np.ndarray  # int64 weeks
-    # intra-organisation network (static: turnover replaces people in post)
-    e_u: np.ndarray
-    e_v: np.ndarray
-    inc_ptr: np.ndarray
-    inc_edge: np.ndarray
-    nbr: np.ndarray
-    # cross-organisation ties (dynamic): u in A, v in B
-    x_u: np.ndarray
-    x_v: np.ndarray
-    x_w: np.ndarray
-    # staff rows holding someone (only while headcounts change; None = every post filled)
-    present: np.ndarray | None = None
+    """Struct of arrays; ``state.culture`` etc. are rows of ``state.staff`` (assigning copies into the row)."""
+
+    def __init__(self, staff: np.ndarray, staff_names: tuple[str, ...], **arrays):
+        d = self.__dict__
+        d["staff"] = staff
+        d["staff_names"] = tuple(staff_names)
+        d["_rows"] = {name: k for k, name in enumerate(staff_names)}
+        d.update(arrays)
+
+    def __getattr__(self, name):
+        rows = self.__dict__.get("_rows")
+        if rows is not None and name in rows:
+            return self.__dict__["staff"][rows[name]]
+        raise AttributeError(name)
+
+    def __setattr__(self, name, value):
+        rows = self.__dict__["_rows"]
+        if name in rows:
+            self.__dict__["staff"][rows[name]][...] = value
+        else:
+            self.__dict__[name] = value
 
     @property
     def n(self) -> int:
         return self.org.size
 
+    def row(self, name: str) -> int:
+        return self._rows[name]
+
     def copy(self) -> State:
         return copy.deepcopy(self)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array by name (attitudes included), for snapshots and end-of-run statistics."""
+        out = {k: v for k, v in self.__dict__.items() if isinstance(v, np.ndarray) and k != "staff"}
+        out.update({name: self.staff[k] for k, name in enumerate(self.staff_names)})
+        return out
 
 
 def org_means(values: np.ndarray, n_a: int) -> np.ndarray:
@@ -65,47 +152,51 @@ def org_means(values: np.ndarray, n_a: int) -> np.ndarray:
     return sums / np.array([n_a, values.size - n_a])
 
 
-def org_means_present(values: np.ndarray, n_a: int, present: np.ndarray | None) -> np.ndarray:
-    """Mean of ``values`` over the staff in post in A and in B (all rows when ``present`` is None)."""
-    if present is None:
-        return org_means(values, n_a)
-    sums = np.add.reduceat(values * present, [0, n_a], dtype=np.float64)
-    return sums / np.add.reduceat(present, [0, n_a], dtype=np.float64)
+def per_row(spec, sc, world, org: np.ndarray) -> np.ndarray:
+    """A (possibly per-organisation) parameter as one value per row of ``org``."""
+    if isinstance(spec, PerOrg):
+        return np.array([param_value(part, sc, world) for part in spec.parts])[org.astype(np.int64)]
+    return np.full(org.size, param_value(spec, sc, world))
 
 
-def beta_draw(rng: np.random.Generator, mean, sd: float, size: int) -> np.ndarray:
-    """Beta-distributed values in [0, 1] with the given mean(s) and standard deviation.
-
-    ``mean`` may be a scalar or an array of length ``size``. A mean of exactly 0
-    or 1, or ``sd == 0``, gives that constant (the scenario loader guarantees
-    ``sd**2 < mean*(1-mean)`` otherwise). With ``sd > 0`` it consumes one Beta draw
-    per value, so the random stream does not depend on the means.
-    """
-    m = np.broadcast_to(np.asarray(mean, dtype=float), (size,))
-    if sd <= 0.0:
-        return m.copy()
-    interior = (m > 0.0) & (m < 1.0)
-    mm = np.where(interior, m, 0.5)
-    with np.errstate(divide="ignore", over="ignore"):  # a vanishing sd gives inf, clipped below
-        kappa = mm * (1.0 - mm) / (sd * sd) - 1.0
-    kappa = np.clip(kappa, 1e-6, 1e12)  # 1e12: a spread below ~1e-6 is no spread (and avoids inf)
-    x = rng.beta(mm * kappa, (1.0 - mm) * kappa, size=size)
-    return np.where(interior, x, m)
+def draw_values(draw, sc, world, org: np.ndarray, key, t: int) -> np.ndarray:
+    """Values of a :class:`BetaDraw` or :class:`Fixed` for every row (row i from slot i of the stream)."""
+    if isinstance(draw, Fixed):
+        v = draw.value if isinstance(draw.value, float) else sc[draw.value]
+        return np.full(org.size, float(v))
+    return streams.betas(key, t, per_row(draw.mean, sc, world, org), float(sc[draw.sd]))
 
 
-def build_initial_state(P: Derived, rng: np.random.Generator) -> State:
-    """Initial networks and attitudes; the draw order here is part of the model."""
-    sc = P.sc
-    n_a, n_b = P.n_a, P.n_b
+def newcomer_spec(variables, sc, world) -> np.ndarray:
+    """The newcomer rule of each attitude for the kernel: rows (kind 0 fixed / 1 beta, mean A, mean B, sd)."""
+    out = np.zeros((len(variables), 4))
+    for k, var in enumerate(variables):
+        d = var.newcomer
+        if isinstance(d, Fixed):
+            v = float(d.value if isinstance(d.value, float) else sc[d.value])
+            out[k] = (0.0, v, v, 0.0)
+        else:
+            m = per_row(d.mean, sc, world, np.array([0, 1]))
+            out[k] = (1.0, m[0], m[1], float(sc[d.sd]))
+    return out
+
+
+def build_initial_state(world: World, variables) -> State:
+    """Initial networks, attitudes and executive teams (each draw from its own stream; docs/ODD.md 5)."""
+    sc, seed = world.sc, world.seed
+    n_a, n_b = world.n_a, world.n_b
     n = n_a + n_b
     org = np.concatenate([np.zeros(n_a, np.int8), np.ones(n_b, np.int8)])
-    o = org.astype(np.int64)
+    rows = np.arange(n)
 
-    # Networks, one organisation after the other.
+    def key(site):
+        return streams.site_key(seed, "initial_state", site)
+
+    # Networks, each trust from a generator of its own (they depend only on its size and the network's shape).
     half = sc["organisations.team_degree"] // 2
     parts = [
         team_small_world(
-            rng,
+            streams.spawn_generator(seed, "networks", name),
             size,
             offset,
             sc["organisations.team_size"],
@@ -113,61 +204,60 @@ def build_initial_state(P: Derived, rng: np.random.Generator) -> State:
             sc["organisations.teams_per_department"],
             sc["organisations.rewire_prob"],
         )
-        for size, offset in ((n_a, 0), (n_b, n_a))
+        for name, size, offset in (("A", n_a, 0), ("B", n_b, n_a))
     ]
     e_u = np.concatenate([parts[0][0], parts[1][0]])
     e_v = np.concatenate([parts[0][1], parts[1][1]])
     inc_ptr, inc_edge, nbr = incidence(n, e_u, e_v)
 
     # Roles and union membership.
-    r = rng.random(n)
+    r = streams.uniforms(key("role"), 0, n)
     c1 = sc["organisations.share_clinical"]
     c2 = c1 + sc["organisations.share_managerial"]
     role = np.where(r < c1, ROLE_CLINICAL, np.where(r < c2, ROLE_MANAGERIAL, ROLE_SUPPORT)).astype(np.int8)
-    union = rng.random(n) < sc["staff.union_density"]
+    union = streams.uniforms(key("union"), 0, n) < sc["staff.union_density"]
 
-    sd = sc["organisations.attitude_sd"]
-    culture = beta_draw(rng, np.array([sc["organisations.culture_a"], sc["organisations.culture_b"]])[o], sd, n)
-    tp = beta_draw(rng, P.partner_trust_mean, sd, n)
-    tl = beta_draw(rng, np.array([sc["staff.leader_trust_a"], sc["staff.leader_trust_b"]])[o], sd, n)
-    loyalty = beta_draw(rng, sc["staff.loyalty"], sd, n)
-    fatigue = np.zeros(n)
-    adopted = rng.random(n) < np.array([sc["organisations.adoption_a"], sc["organisations.adoption_b"]])[o]
+    staff = np.empty((len(variables), n))
+    for k, var in enumerate(variables):
+        staff[k] = draw_values(var.initial, sc, world, org, key(var.name), 0)
+    adoption = np.array([sc["organisations.adoption_a"], sc["organisations.adoption_b"]])
+    adopted = streams.uniforms(key("adopted"), 0, n) < adoption[org.astype(np.int64)]
     # Tenure: exponential with the turnover's mean, within a working life (at most 45 years).
     rate = sc["staff.turnover_per_year"]
     mean_tenure = min(52.0 / rate, MAX_TENURE) if rate > 0 else MAX_TENURE
-    tenure = np.minimum(np.floor(rng.exponential(mean_tenure, n)), MAX_TENURE).astype(np.int64)
+    tenure = np.minimum(np.floor(streams.exponentials(key("tenure"), 0, n, mean_tenure)), MAX_TENURE).astype(np.int64)
 
     # Executive teams.
-    k = P.seats
-    l_org = np.repeat(np.array([0, 1], np.int8), k)
-    l_seat = np.tile(np.arange(k, dtype=np.int64), 2)
+    k_seats = world.seats
+    l_org = np.repeat(np.array([0, 1], np.int8), k_seats)
+    l_seat = np.tile(np.arange(k_seats, dtype=np.int64), 2)
     lo = l_org.astype(np.int64)
-    l_commit = np.clip(P.commitment_mean[lo] + sc["leadership.commitment_sd"] * rng.standard_normal(2 * k), 0.0, 1.0)
+    commitment_mean = np.array([sc["leadership.commitment_a"], sc["leadership.commitment_b"]])[lo]
+    z = streams.normals(key("commitment"), 0, 2 * k_seats)
+    l_commit = np.clip(commitment_mean + sc["leadership.commitment_sd"] * z, 0.0, 1.0)
     turnover = np.array([sc["leadership.turnover_a"], sc["leadership.turnover_b"]])[lo]
-    l_tenure = np.minimum(np.floor(rng.exponential(52.0 / np.maximum(turnover, 0.1))), MAX_TENURE).astype(np.int64)
-    l_vacant = np.zeros(2 * k, bool)
+    u = streams.uniforms(key("seat_tenure"), 0, 2 * k_seats)
+    l_tenure = np.minimum(np.floor(-(52.0 / np.maximum(turnover, 0.1)) * np.log1p(-u)), MAX_TENURE).astype(np.int64)
+    l_vacant = np.zeros(2 * k_seats, bool)
 
     # Initial cross-organisation ties, set by history and geography.
-    x_u, x_v = initial_cross_ties(rng, P, role)
-    present = None
-    if P.headcount0 is not None:
-        present = (np.arange(n) - np.where(org == 0, 0, n_a)) < P.headcount0[o]
+    x_u, x_v = initial_cross_ties(world, role, key("tie_a"), key("tie_b"))
+    present = np.ones(n, dtype=bool)
+    if world.headcount0 is not None:
+        present = (rows - np.where(org == 0, 0, n_a)) < world.headcount0[org.astype(np.int64)]
         keep = present[x_u] & present[x_v]
         x_u, x_v = x_u[keep], x_v[keep]
     x_w = np.full(x_u.size, sc["partnership.tie_initial"])
 
     return State(
+        staff,
+        tuple(v.name for v in variables),
         org=org,
         role=role,
         union=union,
         tenure=tenure,
-        culture=culture,
-        tp=tp,
-        tl=tl,
-        loyalty=loyalty,
-        fatigue=fatigue,
         adopted=adopted,
+        present=present,
         l_org=l_org,
         l_seat=l_seat,
         l_commit=l_commit,
@@ -181,29 +271,30 @@ def build_initial_state(P: Derived, rng: np.random.Generator) -> State:
         x_u=x_u,
         x_v=x_v,
         x_w=x_w,
-        present=present,
     )
 
 
-def eligible_for_bridges(P: Derived, role: np.ndarray) -> np.ndarray:
-    """Which staff may hold a cross-organisation tie under the scenario's bridge scope."""
-    scope = P.sc["partnership.bridge_scope"]
-    if scope == "wide":
-        return np.ones(role.size, bool)
-    if scope == "managers":
-        return role == ROLE_MANAGERIAL
-    return np.zeros(role.size, bool)
+def initial_ties(sc, n_a: int, n_b: int) -> int:
+    """How many cross-organisation ties are proposed at the start (before duplicates are dropped)."""
+    if sc["partnership.bridge_scope"] == "leaders":
+        return 0
+    per_100 = sc["partnership.ties_per_100_staff"]
+    return int(
+        round(per_100 * min(n_a, n_b) / 100.0 * sc["system.geographic_proximity"] * (1.0 + sc["system.history"]))
+    )
 
 
-def initial_cross_ties(rng: np.random.Generator, P: Derived, role: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    elig = eligible_for_bridges(P, role)
-    cand_a = np.flatnonzero(elig[: P.n_a])
-    cand_b = np.flatnonzero(elig[P.n_a :]) + P.n_a
-    m = P.initial_ties
+def initial_cross_ties(world: World, role: np.ndarray, key_a, key_b) -> tuple[np.ndarray, np.ndarray]:
+    """Tie k joins a random eligible member of A and of B (draws of slot k); duplicates keep the first."""
+    sc = world.sc
+    elig = may_bridge(SCOPES[sc["partnership.bridge_scope"]], role)  # the rule of joint working (7.5)
+    cand_a = np.flatnonzero(elig[: world.n_a])
+    cand_b = np.flatnonzero(elig[world.n_a :]) + world.n_a
+    m = initial_ties(sc, world.n_a, world.n_b)
     if m == 0 or cand_a.size == 0 or cand_b.size == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    u = cand_a[np.floor(rng.random(m) * cand_a.size).astype(np.int64)]
-    v = cand_b[np.floor(rng.random(m) * cand_b.size).astype(np.int64)]
-    _, first = np.unique(u * (P.n_a + P.n_b) + v, return_index=True)
+    u = cand_a[np.floor(streams.uniforms(key_a, 0, m) * cand_a.size).astype(np.int64)]
+    v = cand_b[np.floor(streams.uniforms(key_b, 0, m) * cand_b.size).astype(np.int64)]
+    _, first = np.unique(u * (world.n_a + world.n_b) + v, return_index=True)
     first.sort()
     return u[first], v[first]

@@ -1,23 +1,62 @@
-"""One module per submodel, in the order they run each week (see docs/ODD.md).
+"""The submodels, one module each, run every week in the order of the ``[mechanisms]`` switches of the schema.
 
-Each module has ``draw(...)``, which takes every random number the submodel
-needs this week from the run's single generator, and ``apply(...)``, the
-vectorised rule. The reference engine (``sim/model/reference.py``) calls the
-same ``draw`` functions and applies the same rules one agent at a time, so the
-two engines see identical random numbers and must produce identical states.
+A submodel's module is named after its switch and holds (docs/ODD.md section 7 and CONTRIBUTING.md):
+
+* its ODD section as the module docstring (equations, evidence, draws);
+* ``MECHANISM``: its declaration (:class:`sim.model.layout.Mechanism`): parameters, draws, counters,
+  outputs, memory, events, the switches that modify it;
+* ``step(...)``: the rule as a numba kernel, called by the generated week kernel (its argument names say
+  what it reads and writes: see :mod:`sim.model.compiled`);
+* ``reference(m, t)``: the same rule one agent at a time, for the reference engine.
+
+Switches that modify a submodel rather than run on their own (``unions``) are listed as its ``modifiers``.
 """
 
-from . import (
-    adoption,
-    competition,
-    embedding,
-    engagement,
-    initiative,
-    joint_working,
-    leadership,
-    messaging,
-    peer_influence,
-    staff_turnover,
-)
+from __future__ import annotations
 
-# The weekly order is sim.model.engine.PIPELINE (docs/ODD.md, section 3).
+import importlib
+from functools import cache
+from types import ModuleType
+
+from ...scenario import MECHANISMS
+
+
+@cache
+def modules() -> tuple[ModuleType, ...]:
+    """The submodels' modules in weekly order (the schema's order of switches, modifiers left out)."""
+    modifiers: set[str] = set()
+    out = []
+    unowned = []
+    for name in MECHANISMS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            unowned.append(name)  # must be some submodel's modifier
+            continue
+        declared = module.MECHANISM
+        if declared.name != name:
+            raise RuntimeError(f"sim/model/mechanisms/{name}.py declares the mechanism {declared.name!r}")
+        modifiers.update(declared.modifiers)
+        out.append(module)
+    missing = [name for name in unowned if name not in modifiers]
+    if missing:
+        raise RuntimeError(
+            f"[mechanisms] switches in sim/scenario.py with no submodel sim/model/mechanisms/<name>.py that no "
+            f"submodel lists as a modifier: {', '.join(missing)}"
+        )
+    return tuple(out)
+
+
+def declarations():
+    """The :class:`~sim.model.layout.Mechanism` of every submodel, in weekly order."""
+    return tuple(m.MECHANISM for m in modules())
+
+
+def staff_variables():
+    """Every staff attitude: the core ones (sim.model.state) and any a submodel declares (``STAFF``)."""
+    from ..state import CORE_STAFF
+
+    extra = tuple(v for m in modules() for v in getattr(m, "STAFF", ()))
+    return CORE_STAFF + extra

@@ -1,19 +1,30 @@
-"""Time to embed: practising the method slowly shifts a person's culture.
+"""7.9 Time to embed: practising the method slowly shifts a person's culture.
 
-Evidence: "lack of time for improvement to embed" (briefing); culture change
-is slow relative to programme horizons.
+Evidence: "lack of time for improvement to embed" (briefing); culture change is slow relative to programme
+horizons.
 
-``c += adopted * (1 - c) / embedding_weeks``: a user of the method closes
-``1/embedding_weeks`` of the gap to a full improvement culture each week.
-No randomness.
+``c += adopted (1 - c) / embedding_weeks``: a user of the method closes ``1/embedding_weeks`` of the gap to a
+full improvement culture each week. No randomness.
 """
 
 from __future__ import annotations
 
+from ..jit import kernel
+from ..layout import Mechanism
 
-def draw(rng, n: int):
-    return None
+MECHANISM = Mechanism("embedding", params={"embedding_weeks": "culture.embedding_weeks"})
+P = MECHANISM.P
 
 
-def apply(st, P, ctx, draws) -> None:
-    st.culture = st.culture + st.adopted * (1.0 - st.culture) / P["culture.embedding_weeks"]
+@kernel
+def step(p, culture, adopted):
+    for i in range(culture.size):
+        if adopted[i]:
+            culture[i] = culture[i] + (1.0 - culture[i]) / p[P.embedding_weeks]
+
+
+def reference(m, t) -> None:
+    tau = m.values(MECHANISM).embedding_weeks
+    for person in m.people:
+        if person.adopted:
+            person.culture = person.culture + (1.0 - person.culture) / tau

@@ -1,66 +1,133 @@
-"""Peer influence on improvement culture: bounded confidence (Deffuant et al. 2000).
+"""7.7 Peer influence on improvement culture: bounded confidence (Deffuant et al. 2000).
 
-Evidence: "a lack of culture of improvement" as a barrier; culture spreads
-through colleagues, but only between people whose views are close enough
-(Deffuant, Neau, Amblard & Weisbuch 2000; Ben-Naim, Krapivsky & Redner 2003).
+Evidence: "a lack of culture of improvement" as a barrier; culture spreads through colleagues, but only
+between people whose views are close enough (Deffuant, Neau, Amblard & Weisbuch 2000; Ben-Naim,
+Krapivsky & Redner 2003).
 
-Each week people are paired by a random matching. With ``mixing = "network"``
-every work tie and every cross-organisation tie gets a uniform random
-priority and a tie is chosen when its priority is the highest among all ties
-of both its ends (a random matching computed locally). With
-``mixing = "well_mixed"`` a uniform random permutation of all staff is cut into
-consecutive pairs (a random perfect matching). For a pair (i, j) with
-``|c_j - c_i| < confidence_bound``:
-``c_i += mu w_i (c_j - c_i)`` and ``c_j += mu w_j (c_i - c_j)``,
-``mu = convergence``, ``w_i = 1`` within an organisation and ``w_i = tp_i``
-(trust in the partner) across. Pairs are disjoint, so synchronous and
-sequential updating coincide; with one organisation (or full trust) and
-nothing else switched on, this is exactly the Deffuant-Weisbuch model with
-N/2 encounters per step.
+Each week people are paired by a random matching. With ``mixing = "network"`` every work tie and every
+cross-organisation tie gets a uniform random priority and a tie is chosen when its priority is the highest
+among all ties of both its ends (a random matching computed locally). With ``mixing = "well_mixed"`` a
+uniform random permutation of all staff is cut into consecutive pairs (a random perfect matching). For a
+pair (i, j) with ``|c_j - c_i| < confidence_bound``: ``c_i += mu w_i (c_j - c_i)`` and
+``c_j += mu w_j (c_i - c_j)``, ``mu = convergence``, ``w_i = 1`` within an organisation and ``w_i = tp_i``
+(trust in the partner) across. Pairs are disjoint, so synchronous and sequential updating coincide; with
+one organisation (or full trust) and nothing else switched on, this is exactly the Deffuant-Weisbuch model
+with N/2 encounters per step.
+
+Draws: ``priority`` (slot = work tie), ``priority_cross`` (slot = the cross tie's pair ``u n + v``),
+``permutation`` (well mixed: one Fisher-Yates shuffle of all staff a week).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import streams
+from ..jit import inline_kernel, kernel
+from ..layout import Mechanism, choice
 
-def draw(rng: np.random.Generator, P, n: int, n_edges: int, n_ties: int):
-    if P["culture.mixing"] == "well_mixed":
-        return rng.permutation(n)
-    return rng.random(n_edges + n_ties)
+MIXING = {"network": 0, "well_mixed": 1}
+WELL_MIXED = MIXING["well_mixed"]
 
-
-def pairs(st, P, draws) -> tuple[np.ndarray, np.ndarray]:
-    if P["culture.mixing"] == "well_mixed":
-        perm = draws
-        m = perm.size // 2
-        return perm[0 : 2 * m : 2], perm[1 : 2 * m : 2]
-    E = st.e_u.size
-    pr_e, pr_x = draws[:E], draws[E:]
-    node_max = np.full(st.n, -1.0)
-    has = st.inc_ptr[1:] > st.inc_ptr[:-1]
-    if E:
-        node_max[has] = np.maximum.reduceat(pr_e[st.inc_edge], st.inc_ptr[:-1][has])
-    if pr_x.size:
-        np.maximum.at(node_max, st.x_u, pr_x)
-        np.maximum.at(node_max, st.x_v, pr_x)
-    se = (pr_e == node_max[st.e_u]) & (pr_e == node_max[st.e_v])
-    sx = (pr_x == node_max[st.x_u]) & (pr_x == node_max[st.x_v])
-    return np.concatenate([st.e_u[se], st.x_u[sx]]), np.concatenate([st.e_v[se], st.x_v[sx]])
+MECHANISM = Mechanism(
+    "peer_influence",
+    params={
+        "confidence_bound": "culture.confidence_bound",
+        "convergence": "culture.convergence",
+        "mixing": choice("culture.mixing", MIXING),
+    },
+    draws=("priority", "priority_cross", "permutation"),
+    counters=("influence_pairs",),
+)
+P, D, C = MECHANISM.P, MECHANISM.D, MECHANISM.C
 
 
-def apply(st, P, ctx, draws) -> None:
-    i, j = pairs(st, P, draws)
-    c = st.culture
-    ci, cj = c[i], c[j]
+@inline_kernel
+def _meet(p, org, culture, tp, i, j):
+    """The bounded-confidence update of one pair; returns 1 if they were close enough to influence."""
+    ci = culture[i]
+    cj = culture[j]
     diff = cj - ci
-    close = np.abs(diff) < P["culture.confidence_bound"]
-    same = st.org[i] == st.org[j]
-    wi = np.where(same, 1.0, st.tp[i])
-    wj = np.where(same, 1.0, st.tp[j])
-    mu = P["culture.convergence"]
-    c = c.copy()
-    c[i] = np.where(close, ci + mu * wi * diff, ci)
-    c[j] = np.where(close, cj - mu * wj * diff, cj)
-    st.culture = c
-    ctx.count("influence_pairs", int(close.sum()))
+    if abs(diff) >= p[P.confidence_bound]:
+        return 0
+    same = org[i] == org[j]
+    wi = 1.0 if same else tp[i]
+    wj = 1.0 if same else tp[j]
+    mu = p[P.convergence]
+    culture[i] = ci + mu * wi * diff
+    culture[j] = cj - mu * wj * diff
+    return 1
+
+
+@kernel
+def step(t, p, keys, counts, org, culture, tp, e_u, e_v, x_u, x_v):
+    n = org.size
+    close = 0
+    if p[P.mixing] == WELL_MIXED:
+        perm = np.arange(n)
+        streams.shuffle(streams.week_key(keys[D.permutation], t), perm)
+        for q in range(n // 2):
+            close += _meet(p, org, culture, tp, perm[2 * q], perm[2 * q + 1])
+        counts[C.influence_pairs] += close
+        return
+    h = streams.week_key(keys[D.priority], t)
+    hx = streams.week_key(keys[D.priority_cross], t)
+    n_e = e_u.size
+    n_x = x_u.size
+    best = np.full(n, -1.0)  # the highest priority among each person's ties
+    pr = np.empty(n_e)
+    for e in range(n_e):
+        x = streams.uniform(h, e)
+        pr[e] = x
+        if x > best[e_u[e]]:
+            best[e_u[e]] = x
+        if x > best[e_v[e]]:
+            best[e_v[e]] = x
+    prx = np.empty(n_x)
+    for q in range(n_x):
+        x = streams.uniform(hx, x_u[q] * n + x_v[q])
+        prx[q] = x
+        if x > best[x_u[q]]:
+            best[x_u[q]] = x
+        if x > best[x_v[q]]:
+            best[x_v[q]] = x
+    # a tie whose priority is the highest at both ends is in the matching; matched pairs are disjoint
+    for e in range(n_e):
+        if pr[e] == best[e_u[e]] and pr[e] == best[e_v[e]]:
+            close += _meet(p, org, culture, tp, e_u[e], e_v[e])
+    for q in range(n_x):
+        if prx[q] == best[x_u[q]] and prx[q] == best[x_v[q]]:
+            close += _meet(p, org, culture, tp, x_u[q], x_v[q])
+    counts[C.influence_pairs] += close
+
+
+def reference(m, t) -> None:
+    """Pairs by the same random matching, then the Deffuant-Weisbuch rule pair by pair."""
+    v = m.values(MECHANISM)
+    people = m.people
+    n = len(people)
+    if v.mixing == WELL_MIXED:
+        perm = m.permutation(MECHANISM, "permutation", t, n)
+        pairs = [(int(perm[2 * k]), int(perm[2 * k + 1])) for k in range(n // 2)]
+    else:
+        best = [-1.0] * n
+        priority = [m.uniform(MECHANISM, "priority", t, e) for e in range(len(m.edges))]
+        for (a, b), x in zip(m.edges, priority):
+            best[a], best[b] = max(best[a], x), max(best[b], x)
+        cross = [m.uniform(MECHANISM, "priority_cross", t, tie.u * n + tie.v) for tie in m.ties]
+        for tie, x in zip(m.ties, cross):
+            best[tie.u], best[tie.v] = max(best[tie.u], x), max(best[tie.v], x)
+        pairs = [(a, b) for (a, b), x in zip(m.edges, priority) if x == best[a] and x == best[b]]
+        pairs += [(tie.u, tie.v) for tie, x in zip(m.ties, cross) if x == best[tie.u] and x == best[tie.v]]
+    close = 0
+    for i, j in pairs:
+        a, b = people[i], people[j]
+        diff = b.culture - a.culture
+        if abs(diff) < v.confidence_bound:
+            wi = 1.0 if a.org == b.org else a.tp
+            wj = 1.0 if a.org == b.org else b.tp
+            ci, cj = a.culture, b.culture
+            a.culture = ci + v.convergence * wi * diff
+            b.culture = cj - v.convergence * wj * diff
+            close += 1
+    m.count(MECHANISM, "influence_pairs", close)

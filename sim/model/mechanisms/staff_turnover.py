@@ -1,110 +1,225 @@
-"""Staff turnover, replacement hiring and socialisation of newcomers.
+"""7.10 Staff turnover, replacement hiring and socialisation of newcomers.
 
-Evidence: trust-level staff turnover ~10-15% a year; culture as the balance of
-who is hired, who leaves and how newcomers are socialised (Harrison & Carroll
-1991); leaving rises with low trust and high fatigue.
+Evidence: trust-level staff turnover ~10-15% a year; culture as the balance of who is hired, who leaves and
+how newcomers are socialised (Harrison & Carroll 1991); leaving rises with low trust and high fatigue.
 
 A member of staff leaves this week with probability ``1 - exp(-lambda_i)``,
-``lambda_i = (turnover_per_year/52) exp(b_t (0.5 - tl) + b_f (fatigue - 0.5))``.
-The post is filled at once (headcount is conserved) by a newcomer in the same
-team and role: union member with probability ``union_density``, culture from
-Beta(hire_culture_o), partner trust and leadership trust from the initial
-distributions, loyalty ``newcomer_loyalty``, no fatigue, not using the method,
-tenure 0, and none of the leaver's cross-organisation ties. Everyone who stays
-is socialised toward their organisation's mean culture (computed before the
-replacements), ``c += socialisation_rate exp(-tenure/socialisation_weeks)
-(mean_o - c)``, and gains a week of tenure.
+``lambda_i = (turnover_per_year/52) exp(b_t (0.5 - tl) + b_f (fatigue - 0.5))``. The post is filled at once
+(headcount is conserved) by a newcomer in the same team and role: union member with probability
+``union_density``, each attitude drawn as its declaration's newcomer rule says (culture from
+Beta(hire_culture_o), partner trust and leadership trust from the initial distributions, loyalty
+``newcomer_loyalty``, no fatigue; docs/ODD.md 2), not using the method, tenure 0, and none of the leaver's
+cross-organisation ties. Everyone who stays is socialised toward their organisation's mean culture (computed
+before the replacements), ``c += socialisation_rate exp(-tenure/socialisation_weeks) (mean_o - c)``, and
+gains a week of tenure.
 
-Growth and decline (``staff.growth_per_year`` = g, not 0; docs/ODD.md 7.10):
-trust o aims at ``round(H_o (1+g)^(t/52))`` staff in post after week t (at
-least 1). Leavers leave as above; their posts fall vacant; then vacant posts,
-lowest row first, are filled by newcomers until the target is met. A
-shrinking trust therefore declines by not replacing leavers (no
-redundancies), and a trust cannot shrink faster than its staff leave. Means
-are taken over the staff in post.
+Growth and decline (``staff.growth_per_year`` = g, not 0): trust o aims at ``round(H_o (1+g)^(t/52))``
+staff in post after week t (at least 1). Leavers leave as above; their posts fall vacant; then vacant posts,
+lowest row first, are filled by newcomers until the target is met. A shrinking trust therefore declines by
+not replacing leavers (no redundancies), and a trust cannot shrink faster than its staff leave. Means are
+taken over the staff in post.
+
+Draws (slot = the post's row, so a newcomer draws from the post's slot): ``leave``, ``union``, and one
+stream per attitude for what a newcomer brings (``newcomer.<attitude>``).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..params import target_headcount
-from ..state import beta_draw, org_means_present
+from .. import streams
+from ..jit import kernel
+from ..layout import Mechanism, derived, running_sum
+from ..params import WEEKS_PER_YEAR, target_headcount
+
+MECHANISM = Mechanism(
+    "staff_turnover",
+    params={
+        "leave_rate_week": derived(lambda sc, w: sc["staff.turnover_per_year"] / WEEKS_PER_YEAR),
+        "turnover_trust_sensitivity": "staff.turnover_trust_sensitivity",
+        "turnover_fatigue_sensitivity": "staff.turnover_fatigue_sensitivity",
+        "socialisation_rate": "staff.socialisation_rate",
+        "socialisation_weeks": "staff.socialisation_weeks",
+        "union_density": "staff.union_density",
+        "growing": derived(lambda sc, w: 0.0 if w.headcount0 is None else 1.0, "1 when headcounts change"),
+        "headcount0_a": derived(lambda sc, w: 0.0 if w.headcount0 is None else float(w.headcount0[0])),
+        "headcount0_b": derived(lambda sc, w: 0.0 if w.headcount0 is None else float(w.headcount0[1])),
+        "growth_week": derived(lambda sc, w: w.growth_week, "weekly factor of the target headcount"),
+    },
+    draws=("leave", "union"),
+    counters=("leavers_a", "leavers_b", "ties_lost"),
+    returns=("x_u", "x_v", "x_w"),
+)
+P, D, C = MECHANISM.P, MECHANISM.D, MECHANISM.C
+
+#: The stream of what a newcomer brings, one per attitude (keys made by the engine from these sites).
+NEWCOMER_SITE = "newcomer.{}"
 
 
-def draw_leave(rng: np.random.Generator, n: int):
-    return rng.random(n)
-
-
-def draw_newcomers(rng: np.random.Generator, P, orgs: np.ndarray):
-    """Union membership, culture, partner trust and leadership trust of ``orgs.size`` newcomers."""
-    k = orgs.size
-    o = orgs.astype(np.int64)
-    sc = P.sc
-    union = rng.random(k) < sc["staff.union_density"]
-    means = np.concatenate(
-        [
-            np.array([sc["staff.hire_culture_a"], sc["staff.hire_culture_b"]])[o],
-            np.full(k, P.partner_trust_mean),
-            np.array([sc["staff.leader_trust_a"], sc["staff.leader_trust_b"]])[o],
-        ]
-    )
-    x = beta_draw(rng, means, sc["organisations.attitude_sd"], 3 * k)
-    return union, x[:k], x[k : 2 * k], x[2 * k :]
-
-
-def leave_prob(tl, fatigue, P):
-    lam = P.leave_rate_week * np.exp(
-        P["staff.turnover_trust_sensitivity"] * (0.5 - tl) + P["staff.turnover_fatigue_sensitivity"] * (fatigue - 0.5)
-    )
-    return 1.0 - np.exp(-lam)
-
-
-def vacancies_to_fill(present: np.ndarray, n_a: int, target: np.ndarray) -> np.ndarray:
-    """Rows of the vacant posts filled this week: the lowest vacant rows of each trust, up to its target."""
-    rows = []
-    for lo, hi, want in ((0, n_a, target[0]), (n_a, present.size, target[1])):
-        free = np.flatnonzero(~present[lo:hi])
-        short = int(want) - (hi - lo - free.size)
-        rows.append(free[: max(short, 0)] + lo)
-    return np.concatenate(rows)
-
-
-def apply(st, P, ctx, rng) -> None:
-    u = draw_leave(rng, st.n)
-    leave = u < leave_prob(st.tl, st.fatigue, P)
-    n_a = P.n_a
-    present = st.present
-    if present is not None:
-        leave &= present
-    # Socialisation of everyone toward their organisation's mean (leavers are overwritten below).
-    mean = org_means_present(st.culture, n_a, present)
-    target = np.empty(st.n)
-    target[:n_a], target[n_a:] = mean[0], mean[1]
-    pull = P["staff.socialisation_rate"] * np.exp(-st.tenure / P["staff.socialisation_weeks"])
-    c = st.culture
-    st.culture = c + pull * (target - c)
-    st.tenure += 1
-    if present is None:
-        idx = np.flatnonzero(leave)  # newcomers take the leavers' posts
+@kernel
+def step(
+    t,
+    n_a,
+    p,
+    keys,
+    counts,
+    newcomer_spec,
+    newcomer_keys,
+    staff,
+    culture,
+    tl,
+    fatigue,
+    org,
+    union,
+    tenure,
+    adopted,
+    present,
+    x_u,
+    x_v,
+    x_w,
+):
+    n = org.size
+    h_leave = streams.week_key(keys[D.leave], t)
+    # socialisation targets: each organisation's mean culture over the staff in post, before anyone leaves
+    sum_a = 0.0
+    sum_b = 0.0
+    head_a = 0.0
+    head_b = 0.0
+    for i in range(n):
+        if present[i]:
+            if org[i] == 0:
+                sum_a += culture[i]
+                head_a += 1.0
+            else:
+                sum_b += culture[i]
+                head_b += 1.0
+    mean_a = sum_a / head_a
+    mean_b = sum_b / head_b
+    leave = np.zeros(n, np.bool_)
+    n_left_a = 0
+    n_left_b = 0
+    for i in range(n):
+        lam = p[P.leave_rate_week] * math.exp(
+            p[P.turnover_trust_sensitivity] * (0.5 - tl[i]) + p[P.turnover_fatigue_sensitivity] * (fatigue[i] - 0.5)
+        )
+        if present[i] and streams.uniform(h_leave, i) < 1.0 - math.exp(-lam):
+            leave[i] = True
+            if i < n_a:
+                n_left_a += 1
+            else:
+                n_left_b += 1
+        pull = p[P.socialisation_rate] * math.exp(-tenure[i] / p[P.socialisation_weeks])
+        target = mean_a if org[i] == 0 else mean_b
+        culture[i] = culture[i] + pull * (target - culture[i])
+        tenure[i] += 1
+    # who is hired: into every leaver's post, or (growth and decline) vacant posts up to the target headcount
+    if p[P.growing] != 0.0:
+        for i in range(n):
+            if leave[i]:
+                present[i] = False
+        hired = np.empty(n, np.int64)
+        n_hired = 0
+        for o in range(2):
+            lo = 0 if o == 0 else n_a
+            hi = n_a if o == 0 else n
+            h0 = p[P.headcount0_a] if o == 0 else p[P.headcount0_b]
+            want = max(np.rint(h0 * p[P.growth_week] ** float(t)), 1.0)
+            have = 0
+            for i in range(lo, hi):
+                if present[i]:
+                    have += 1
+            short = int(want) - have
+            for i in range(lo, hi):
+                if short <= 0:
+                    break
+                if not present[i]:
+                    hired[n_hired] = i
+                    n_hired += 1
+                    short -= 1
+        idx = hired[:n_hired]
+        for i in idx:
+            present[i] = True
     else:
-        present &= ~leave  # leavers' posts fall vacant; some are filled
-        idx = vacancies_to_fill(present, n_a, target_headcount(P.headcount0, P.growth_week, ctx.t))
-        present[idx] = True
-    union, culture, tp, tl = draw_newcomers(rng, P, st.org[idx])
-    st.culture[idx] = culture
-    st.tenure[idx] = 0
-    st.union[idx] = union
-    st.tp[idx] = tp
-    st.tl[idx] = tl
-    st.loyalty[idx] = P["staff.newcomer_loyalty"]
-    st.fatigue[idx] = 0.0
-    st.adopted[idx] = False
-    if st.x_u.size and leave.any():
-        keep = ~(leave[st.x_u] | leave[st.x_v])
-        ctx.count("ties_lost", int(keep.size - np.count_nonzero(keep)))
-        st.x_u, st.x_v, st.x_w = st.x_u[keep], st.x_v[keep], st.x_w[keep]
-    n_left = int(np.count_nonzero(leave))
-    n_left_a = int(np.count_nonzero(leave[:n_a]))
-    ctx.count("leavers_a", n_left_a)
-    ctx.count("leavers_b", n_left - n_left_a)
+        idx = np.flatnonzero(leave)
+    h_union = streams.week_key(keys[D.union], t)
+    for k in range(newcomer_spec.shape[0]):
+        h_new = streams.week_key(newcomer_keys[k], t)
+        beta = newcomer_spec[k, 0] != 0.0
+        for i in idx:
+            mean = newcomer_spec[k, 1] if org[i] == 0 else newcomer_spec[k, 2]
+            staff[k, i] = streams.beta_mean_sd(h_new, i, mean, newcomer_spec[k, 3]) if beta else mean
+    for i in idx:
+        union[i] = streams.uniform(h_union, i) < p[P.union_density]
+        tenure[i] = 0
+        adopted[i] = False
+    counts[C.leavers_a] += n_left_a
+    counts[C.leavers_b] += n_left_b
+    if x_u.size == 0 or n_left_a + n_left_b == 0:
+        return x_u, x_v, x_w
+    n_keep = 0
+    for q in range(x_u.size):
+        if not (leave[x_u[q]] or leave[x_v[q]]):
+            n_keep += 1
+    counts[C.ties_lost] += x_u.size - n_keep
+    new_u = np.empty(n_keep, np.int64)
+    new_v = np.empty(n_keep, np.int64)
+    new_w = np.empty(n_keep)
+    j = 0
+    for q in range(x_u.size):
+        if not (leave[x_u[q]] or leave[x_v[q]]):
+            new_u[j] = x_u[q]
+            new_v[j] = x_v[q]
+            new_w[j] = x_w[q]
+            j += 1
+    return new_u, new_v, new_w
+
+
+def reference(m, t) -> None:
+    """Leaving and socialisation person by person, then hiring post by post."""
+    v = m.values(MECHANISM)
+    people = m.people
+    mean = []
+    for o in (0, 1):
+        here = [p for p in people if p.org == o and p.present]
+        mean.append(running_sum(p.culture for p in here) / len(here))
+    leavers = []
+    for p in people:
+        lam = v.leave_rate_week * math.exp(
+            v.turnover_trust_sensitivity * (0.5 - p.tl) + v.turnover_fatigue_sensitivity * (p.fatigue - 0.5)
+        )
+        if p.present and m.uniform(MECHANISM, "leave", t, p.index) < 1.0 - math.exp(-lam):
+            leavers.append(p)
+        # Everyone is socialised (a leaver's values are overwritten if the post is refilled, and an empty
+        # post's values are never read).
+        pull = v.socialisation_rate * math.exp(-p.tenure / v.socialisation_weeks)
+        p.culture = p.culture + pull * (mean[p.org] - p.culture)
+        p.tenure += 1
+    if not v.growing:
+        hired = leavers  # every post is refilled at once
+    else:
+        for p in leavers:
+            p.present = False
+        target = target_headcount(m.world.headcount0, m.world.growth_week, t)
+        hired = []
+        for o in (0, 1):
+            short = int(target[o]) - sum(1 for p in people if p.org == o and p.present)
+            for p in people:
+                if short <= 0:
+                    break
+                if p.org == o and not p.present:
+                    p.present = True
+                    hired.append(p)
+                    short -= 1
+    for p in sorted(hired, key=lambda p: p.index):
+        m.hire(p, t)
+        p.union = m.uniform(MECHANISM, "union", t, p.index) < v.union_density
+        p.tenure, p.adopted = 0, False
+    if leavers and m.ties:
+        gone = {p.index for p in leavers}
+        kept = [tie for tie in m.ties if tie.u not in gone and tie.v not in gone]
+        m.count(MECHANISM, "ties_lost", len(m.ties) - len(kept))
+        m.ties = kept
+    m.count(MECHANISM, "leavers_a", sum(1 for p in leavers if p.org == 0))
+    m.count(MECHANISM, "leavers_b", sum(1 for p in leavers if p.org == 1))

@@ -1,0 +1,259 @@
+"""What a submodel declares, and the kernel layouts generated from it.
+
+A submodel (one module in :mod:`sim.model.mechanisms`) declares itself once, as a :class:`Mechanism`:
+the scenario parameters it reads (named as in the scenario file), the quantities it derives from them,
+its random draw sites, the counters and per-week outputs it reports, the state it keeps between weeks
+and the events it logs. Everything positional (the index of a parameter in the vector the kernel gets,
+of a counter, of a draw site's key) is generated from that declaration, so a kernel reads
+``p[P.success_trust_weight]`` and never a hand-kept position.
+
+Parameters that differ by organisation are declared as a pair (:func:`per_org`): they take two adjacent
+slots, A's then B's, so ``p[P.visibility + o]`` is organisation ``o``'s value by construction.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import streams
+from .jit import inline_kernel
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A parameter computed from the scenario (and the world's sizes) rather than read from it."""
+
+    fn: Callable[[Any, Any], float]
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    """Parameters in adjacent slots, read as ``p[P.name + i]``: one per organisation (A then B), or per role."""
+
+    parts: tuple
+    suffixes: tuple[str, ...]
+
+    @property
+    def a(self):
+        return self.parts[0]
+
+    @property
+    def b(self):
+        return self.parts[1]
+
+
+PerOrg = Group
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A choice parameter (a string in the scenario) as an integer code."""
+
+    key: str
+    codes: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Switch:
+    """1.0 if a ``[mechanisms]`` switch is on, else 0.0 (for switches that modify another submodel)."""
+
+    name: str
+
+
+def derived(fn: Callable[[Any, Any], float], doc: str = "") -> Derived:
+    return Derived(fn, doc)
+
+
+def per_org(a: str | Derived, b: str | Derived) -> Group:
+    """A's and B's value of a parameter, in that order (``p[P.name + o]``)."""
+    return Group((a, b), ("a", "b"))
+
+
+def per_role(clinical, managerial, support) -> Group:
+    """A parameter per staff role, in the order of the ``role`` codes (``p[P.name + role]``)."""
+    return Group((clinical, managerial, support), ("clinical", "managerial", "support"))
+
+
+def choice(key: str, codes: Mapping[str, int]) -> Choice:
+    return Choice(key, dict(codes))
+
+
+def switch(name: str) -> Switch:
+    return Switch(name)
+
+
+INT, FLOAT, BOOL = "int", "float", "bool"
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event kind a submodel logs, with the names and types of its details (at most two)."""
+
+    name: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+def detail_value(typ: str, value):
+    """An event detail as the log shows it (floats rounded to 4 places)."""
+    if typ == INT:
+        return int(value)
+    if typ == BOOL:
+        return bool(value)
+    if typ == FLOAT:
+        return round(float(value), 4)
+    raise ValueError(f"unknown detail type {typ!r}")
+
+
+def _names(kind: str, names) -> Any:
+    names = tuple(names)
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate {kind} names: {names}")
+    return namedtuple(kind, names)(*range(len(names))) if names else ()
+
+
+class Mechanism:
+    """The declaration of one submodel (see the module docstring).
+
+    Parameters
+    ----------
+    name:
+        The ``[mechanisms]`` switch that turns it on or off; also the module's name.
+    params:
+        ``local name -> scenario key | per_org(...) | derived(...) | choice(...) | switch(...)``. A local name
+        that is a scenario key's last part (``success_trust_weight`` for
+        ``partnership.success_trust_weight``) keeps the scenario's name in the kernel.
+    draws:
+        The random draw sites (each its own stream; :mod:`sim.model.streams`).
+    counters:
+        Integer counts of the week (reported as metrics; the same name in two submodels adds up).
+    outputs:
+        ``name -> (kind, value when switched off)``: per-week values reported as metrics.
+    memory:
+        ``name -> initial value``: numbers the submodel keeps from one week to the next.
+    events:
+        The event kinds it logs, with their details.
+    modifiers:
+        Other ``[mechanisms]`` switches that change this submodel's rule rather than run on their own.
+    returns:
+        Names of state arrays the kernel may replace (rather than change in place) and returns, in order.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        draws: tuple[str, ...] = (),
+        counters: tuple[str, ...] = (),
+        outputs: Mapping[str, tuple[str, float]] | None = None,
+        memory: Mapping[str, float] | None = None,
+        events: tuple[Event, ...] = (),
+        modifiers: tuple[str, ...] = (),
+        returns: tuple[str, ...] = (),
+    ):
+        self.name = name
+        self.params = dict(params or {})
+        self.draws = tuple(draws)
+        self.counters = tuple(counters)
+        self.outputs = dict(outputs or {})
+        self.memory = dict(memory or {})
+        self.events = tuple(events)
+        self.modifiers = tuple(modifiers)
+        self.returns = tuple(returns)
+        slots: list[str] = []
+        self.param_slots: list[tuple[str, Any]] = []  # (slot name, spec) in vector order
+        offsets = {}
+        for local, spec in self.params.items():
+            offsets[local] = len(slots)
+            if isinstance(spec, Group):
+                for suffix, part in zip(spec.suffixes, spec.parts):
+                    slots.append(f"{local}_{suffix}")
+                    self.param_slots.append((f"{local}[{suffix}]", part))
+            else:
+                slots.append(local)
+                self.param_slots.append((local, spec))
+        #: parameter indices into the kernel's ``p`` (a pair's index is A's slot; B's is the next)
+        self.P = namedtuple("P", list(offsets))(*offsets.values()) if offsets else ()
+        self.n_params = len(slots)
+        self.D = _names("D", self.draws)
+        self.C = _names("C", self.counters)
+        self.OUT = _names("OUT", self.outputs)
+        self.G = _names("G", self.memory)
+        self.E = _names("E", [e.name for e in self.events])
+        for e in self.events:
+            if len(e.fields) > 2:
+                raise ValueError(f"{name}: event {e.name} has more than two details")
+
+    # --- values for one run -------------------------------------------------------------------------------
+    def pack(self, sc, world) -> np.ndarray:
+        """The parameter vector the kernel reads, for scenario ``sc``."""
+        return np.array([float(param_value(spec, sc, world)) for _, spec in self.param_slots], dtype=np.float64)
+
+    def keys(self, seed: int) -> np.ndarray:
+        """The key of each draw site for a run seeded ``seed``."""
+        return np.array([streams.site_key(seed, self.name, d) for d in self.draws], dtype=np.uint64)
+
+    def output_defaults(self) -> np.ndarray:
+        return np.array([float(default) for _, default in self.outputs.values()], dtype=np.float64)
+
+    def memory_initial(self) -> np.ndarray:
+        return np.array([float(v) for v in self.memory.values()], dtype=np.float64)
+
+    def scenario_keys(self) -> set[str]:
+        """Every scenario key the declaration reads directly."""
+        out = set()
+        for spec in self.params.values():
+            parts = spec.parts if isinstance(spec, Group) else (spec,)
+            for part in parts:
+                if isinstance(part, str):
+                    out.add(part)
+                elif isinstance(part, Choice):
+                    out.add(part.key)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Mechanism({self.name!r})"
+
+
+def param_value(spec, sc, world) -> float:
+    """The value of one parameter declaration for scenario ``sc``."""
+    if isinstance(spec, str):
+        v = sc[spec]
+        if isinstance(v, str):
+            raise TypeError(f"{spec} is a choice: declare it with choice()")
+        return float(v)
+    if isinstance(spec, Derived):
+        return float(spec.fn(sc, world))
+    if isinstance(spec, Choice):
+        return float(spec.codes[sc[spec.key]])
+    if isinstance(spec, Switch):
+        return 1.0 if sc[f"mechanisms.{spec.name}"] else 0.0
+    raise TypeError(f"unknown parameter declaration {spec!r}")
+
+
+@inline_kernel
+def emit(ev, n_ev, kind, org, d0, d1):
+    """Log an event of this submodel's ``kind`` (its index in ``events``) for ``org`` (-1 = both), with two
+    details; the week kernel stamps the submodel."""
+    r = n_ev[0]
+    if r < ev.shape[0]:
+        ev[r, 1] = kind
+        ev[r, 2] = org
+        ev[r, 3] = d0
+        ev[r, 4] = d1
+    n_ev[0] = r + 1  # counted even past the buffer's end, so the engine can tell it overflowed
+
+
+def running_sum(values) -> float:
+    """Left-to-right float sum, as the kernels add (Python 3.12's ``sum()`` compensates rounding, so its
+    result can differ in the last bit); for the reference engine."""
+    total = 0.0
+    for x in values:
+        total += x
+    return total
