@@ -1,87 +1,64 @@
-"""Where a week's time goes: wall time per submodel (and for the metrics), array engine; and the compiled total.
+"""Where a week's time goes: the compiled engine at 15,000 staff, each submodel's share by switching it off.
 
-    .venv/bin/python benchmarks/profile_step.py [--staff 15000] [--steps 156] [--scenario scenarios/baseline.toml]
+    .venv/bin/python benchmarks/profile_step.py [--staff 15000] [--weeks 156] [--rounds 5]
 
-Runs the array engine's own pipeline (``sim.model.engine.PIPELINE``) with a timer
-around each submodel, so the split is of exactly the code that engine executes. The
-compiled engine runs the whole week as one call, so it can only be timed as a whole:
-its total for the same run is printed last.
-For a function-level view: ``python -m cProfile -s tottime benchmarks/profile_step.py``.
+The week is one numba call, so a submodel's cost is measured as the difference between the full model and the
+model with that submodel switched off (every other submodel's random numbers stay the same, so the rest of
+the run does the same work up to what the switched-off submodel changes). Each variant runs in this process
+after a warm-up; variants alternate within every round; min and median over rounds. Also the Python side of a
+week (metrics dict, events, outcome) against the kernel call.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
-from sim import BuddyingModel, load_scenario
-from sim.model import engine
+from sim import Simulation, load_scenario
 from sim.model.compiled import warm_up
+from sim.model.mechanisms import declarations
+
+
+def seconds(sc, seed: int = 1) -> float:
+    m = Simulation(sc, seed)
+    t0 = time.perf_counter()
+    m.run_to_end()
+    return time.perf_counter() - t0
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--staff", type=int, default=15_000)
-    ap.add_argument("--steps", type=int, default=156)
-    ap.add_argument("--scenario", default="scenarios/baseline.toml")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--staff", type=int, default=15000)
+    ap.add_argument("--weeks", type=int, default=156)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    sc = load_scenario(args.scenario).replace(
-        {
-            "organisations.staff_a": int(args.staff * 0.4),
-            "organisations.staff_b": args.staff - int(args.staff * 0.4),
-            "run.steps": args.steps,
-        }
-    )
-    spent = {name: 0.0 for name, _ in engine.PIPELINE}
-
-    def timed(name, update):
-        def run(st, P, rng, ctx):
-            t0 = time.perf_counter()
-            update(st, P, rng, ctx)
-            spent[name] += time.perf_counter() - t0
-
-        return run
-
-    t0 = time.perf_counter()
-    model = BuddyingModel(
-        sc,
-        args.seed,
-        agent_views=False,
-        engine="array",
-        engine_step=lambda st, P, rng, ctx: [timed(n, u)(st, P, rng, ctx) for n, u in engine.PIPELINE if P.on[n]],
-    )
-    build = time.perf_counter() - t0
-    measure = 0.0
-    t_run = time.perf_counter()
-    for _ in range(args.steps):
-        model.week += 1
-        model.ctx.reset(model.week)
-        model._engine_step(model.state, model.P, model.rng, model.ctx)
-        t1 = time.perf_counter()
-        model._record()
-        measure += time.perf_counter() - t1
-    total = time.perf_counter() - t_run
-    print(
-        f"{args.staff} staff x {args.steps} weeks ({sc.name}); build {build:.3f} s, steps {total:.3f} s, "
-        f"{total / (args.staff * args.steps) * 1e6:.3f} us/agent-step"
-    )
-    rows = sorted(spent.items(), key=lambda kv: -kv[1]) + [("metrics + outcome", measure)]
-    print(f"{'submodel':22s} {'seconds':>8s} {'share':>7s} {'us/step':>9s}")
-    for name, s in rows:
-        print(f"{name:22s} {s:8.3f} {s / total:7.1%} {s / args.steps * 1e6:9.1f}")
-    other = total - sum(s for _, s in rows)
-    print(f"{'(loop overhead)':22s} {other:8.3f} {other / total:7.1%}")
     warm_up()
-    best = float("inf")
-    for _ in range(3):
-        model = BuddyingModel(sc, args.seed, agent_views=False, engine="compiled")
-        t0 = time.perf_counter()
-        model.run_to_end()
-        best = min(best, time.perf_counter() - t0)
+    n = args.staff
+    sc = load_scenario("scenarios/baseline.toml").replace(
+        {"organisations.staff_a": int(n * 0.4), "organisations.staff_b": n - int(n * 0.4), "run.steps": args.weeks}
+    )
+    variants = {"all on": sc} | {
+        f"without {d.name}": sc.replace({f"mechanisms.{d.name}": False}) for d in declarations()
+    }
+    times = {k: [] for k in variants}
+    for _ in range(args.rounds):
+        for k, v in variants.items():
+            times[k].append(seconds(v))
+    full = statistics.median(times["all on"])
+    print(f"{n:,} staff x {args.weeks} weeks, compiled engine; median of {args.rounds} rounds")
+    print(f"{'variant':32s} {'min s':>8} {'median s':>9} {'share of the week':>18}")
+    for k, ts in times.items():
+        share = "" if k == "all on" else f"{(full - statistics.median(ts)) / full:17.1%}"
+        print(f"{k:32s} {min(ts):8.3f} {statistics.median(ts):9.3f} {share}")
+    # the kernel call alone against a whole step (the Python side: metrics dict, events, outcome tracker)
+    engine = Simulation(sc, 1).engine
+    t0 = time.perf_counter()
+    for t in range(1, args.weeks + 1):
+        engine.kernel_step(t)
+    kernel = time.perf_counter() - t0
     print(
-        f"compiled engine, same run: steps {best:.3f} s (best of 3), "
-        f"{best / (args.staff * args.steps) * 1e6:.3f} us/agent-step; array / compiled {total / best:.2f}x"
+        f"kernel calls alone {kernel:.3f} s against the whole run {full:.3f} s: Python side ~{(full - kernel) / args.weeks * 1e6:.0f} us a week"
     )
 
 

@@ -1,4 +1,4 @@
-"""Time per run and per agent-step, and peak memory, from 1k to 1M staff; compiled, array and reference engines.
+"""Time per run and per agent-step, and peak memory, from 1k to 1M staff; the compiled and the reference engine.
 
     .venv/bin/python benchmarks/run_scaling.py [--sizes 1000 10000 100000 1000000] [--steps 156]
         [--reference-max 10000] [--repeats 3] [--out benchmarks/results]
@@ -23,21 +23,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-ENGINES = ("compiled", "array", "reference")
+ENGINES = ("compiled", "reference")
 CHILD = r"""
 import json, os, resource, sys, time
 if hasattr(os, "sched_setaffinity"):  # one core, as the targets are stated; a migrating process is noisier
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-from sim import Scenario, BuddyingModel, ReferenceModel, load_scenario
+from sim import Simulation, load_scenario
 n, steps, engine, repeats = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 sc = load_scenario("scenarios/baseline.toml").replace({"organisations.staff_a": int(n * 0.4),
         "organisations.staff_b": n - int(n * 0.4), "run.steps": steps})
-Model = {"compiled": lambda: BuddyingModel(sc, 1, agent_views=False, engine="compiled"),
-         "array": lambda: BuddyingModel(sc, 1, agent_views=False, engine="array"),
-         "reference": lambda: ReferenceModel(sc, 1)}[engine]
-if engine == "compiled":  # load the cached kernel first (a sweep's workers pay this once, not per run)
-    from sim.model.compiled import warm_up
-    warm_up()
+Model = lambda: Simulation(sc, 1, engine=engine)
+from sim.model.compiled import warm_up  # load the cached kernels first (a sweep's workers pay this once)
+warm_up()
 best = None
 for _ in range(repeats):
     t0 = time.perf_counter(); m = Model(); t1 = time.perf_counter(); m.run_to_end(); t2 = time.perf_counter()
@@ -50,9 +47,8 @@ print(json.dumps({"build_s": best[0], "step_s": best[1], "outcome": best[2], "tr
 BASE = r"""
 import json, resource, sys
 import sim, numpy, pandas
-if sys.argv[1] == "compiled":  # imports and the loaded kernel, so that bytes/staff count only the model
-    from sim.model.compiled import warm_up
-    warm_up()
+from sim.model.compiled import warm_up  # imports and the loaded kernels, so that bytes/staff count only the model
+warm_up()
 print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
@@ -116,16 +112,16 @@ def main() -> None:
     by = {e: {r["staff"]: r for r in rows if r["engine"] == e} for e in ENGINES}
     for r in rows:
         if r["engine"] == "reference":
-            for e in ("compiled", "array"):
+            for e in ("compiled",):
                 f = by[e][r["staff"]]
                 print(
                     f"reference / {e} at {r['staff']} staff: {r['total_s'] / f['total_s']:.1f}x "
                     f"(same outcome: {r['outcome'] == f['outcome']}, "
-                    f"same trust_min: {abs(r['trust_min'] - f['trust_min']) <= 1e-12})"
+                    f"same trust_min: {r['trust_min'] == f['trust_min']})"
                 )
     import numpy as np
 
-    for e in ("compiled", "array"):
+    for e in ("compiled",):
         fast = by[e]
         per = [fast[n]["us_per_agent_step"] for n in sorted(fast)]
         print(f"{e}: per agent-step, max/min across sizes: {max(per) / min(per):.2f}x")

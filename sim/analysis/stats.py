@@ -87,3 +87,25 @@ def quartiles(values) -> tuple[float, float, float]:
         return (math.nan, math.nan, math.nan)
     q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
     return float(med), float(q1), float(q3)
+
+
+def newcombe_paired_interval(both: int, only_first: int, only_second: int, neither: int, z: float = Z95):
+    """Difference ``p2 - p1`` of two proportions measured on the same units (paired: e.g. two scenarios run
+    with the same seeds), with Newcombe's (1998b, method 10) interval: Wilson intervals for each proportion
+    combined with the correlation of the pairs. ``only_first``: units counted in the first arm only.
+
+    Returns (difference, lower, upper); (nan, nan, nan) for no pairs."""
+    n = both + only_first + only_second + neither
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    p1 = (both + only_first) / n
+    p2 = (both + only_second) / n
+    l1, u1 = wilson_interval(both + only_first, n, z)
+    l2, u2 = wilson_interval(both + only_second, n, z)
+    denom = (both + only_first) * (only_second + neither) * (both + only_second) * (only_first + neither)
+    phi = 0.0 if denom == 0 else (both * neither - only_first * only_second) / math.sqrt(denom)
+    d = p2 - p1
+    # for p1 - p2: L = (p1 - p2) - delta, U = (p1 - p2) + epsilon; negate for p2 - p1
+    delta = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    epsilon = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return d, d - epsilon, d + delta

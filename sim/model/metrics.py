@@ -96,20 +96,31 @@ def measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_
     interim seats and cross ties, into ``out`` (the first :func:`measured_size` metrics, in order)."""
     n = org.size
     k = metric_rows.size
-    sums = np.zeros((k + 1, 2))
     heads = np.zeros(2)
     for i in range(n):
         if present[i]:
-            o = org[i]
-            heads[o] += 1.0
-            for r in range(k):
-                sums[r, o] += staff[metric_rows[r], i]
-            if adopted[i]:
-                sums[k, o] += 1.0
+            heads[org[i]] += 1.0
     j = 0
-    for r in range(k + 1):
-        out[j] = sums[r, 0] / heads[0]
-        out[j + 1] = sums[r, 1] / heads[1]
+    for r in range(k + 1):  # one pass per attitude (rows are contiguous), then adoption
+        sum_a = 0.0
+        sum_b = 0.0
+        if r < k:
+            row = staff[metric_rows[r]]
+            for i in range(n):
+                if present[i]:
+                    if org[i] == 0:
+                        sum_a += row[i]
+                    else:
+                        sum_b += row[i]
+        else:
+            for i in range(n):
+                if present[i] and adopted[i]:
+                    if org[i] == 0:
+                        sum_a += 1.0
+                    else:
+                        sum_b += 1.0
+        out[j] = sum_a / heads[0]
+        out[j + 1] = sum_b / heads[1]
         j += 2
     k_seats = l_org.size // 2
     board_a = 0.0
