@@ -104,7 +104,7 @@ def test_agent_views_do_not_change_the_dynamics(small):
 
 # --- switching mechanisms off ---------------------------------------------------------------------
 STAFF = ("culture", "tp", "tl", "loyalty", "fatigue", "adopted", "union", "tenure")
-LEADERS = ("l_commit", "l_vacant", "l_tenure")
+LEADERS = ("l_commit", "l_vacant", "l_tenure", "l_rel")
 TIES = ("x_u", "x_v", "x_w")
 #: What each submodel alone may change (engagement needs nothing else; unions amplify engagement).
 WRITES = {
@@ -113,12 +113,15 @@ WRITES = {
     "engagement": {"tl"},
     "unions": set(),
     "initiative_load": {"fatigue"},
-    "joint_working": {"tp", "l_commit", *TIES},
+    "joint_working": {"tp", "l_commit", "l_rel", *TIES},
     "competition": {"loyalty", "tp"},
     "peer_influence": {"culture"},
     "adoption": {"adopted"},
     "embedding": {"culture"},
     "staff_turnover": set(STAFF) | set(TIES),
+    "quality": {"world"},
+    "buddy_support": {"world", "l_commit"},
+    "regulator": {"world", "tl", *LEADERS},
 }
 #: The metric that reports each state array.
 STATE_METRICS = {
@@ -131,6 +134,8 @@ STATE_METRICS = {
     "l_commit": ("board_commitment_a", "board_commitment_b"),
     "l_vacant": ("interim_seats_a", "interim_seats_b"),
     "x_u": ("cross_ties",),
+    "l_rel": ("board_relationship",),
+    "world": ("quality_a", "quality_b", "special_measures", "escalations", "strain_b", "partnership_active"),
 }
 #: Parameter changes that make each submodel's effect certain to show within the run.
 LIVELY = {
@@ -141,6 +146,13 @@ LIVELY = {
     "staff.union_stance": "excluded",
     "run.steps": 20,
     "partnership.tie_growth_prob": 0.5,
+    # the regulator inspects (and, with no progress, escalates) within the run
+    "regulator.first_inspection_weeks": 5.0,
+    "regulator.reinspection_weeks": 4.0,
+    "regulator.progress_quality": 0.5,
+    "regulator.max_escalations": 3,
+    # B is strained beyond its capacity
+    "partnership.buddy_capacity": 0.05,
 }
 
 
@@ -279,7 +291,7 @@ def metrics(trust, adoption, board, ta=None):
 
 
 def tracker():
-    return OutcomeTracker(bed_trust=0.6, bed_adoption=0.5, bed_weeks=4, floor=0.3, fail_weeks=3)
+    return OutcomeTracker(bed_trust=0.6, bed_adoption=0.5, bed_weeks=4, floor=0.3, fail_weeks=3, exodus_rate=0.3)
 
 
 def test_bedding_in_needs_a_sustained_spell():
@@ -290,15 +302,52 @@ def test_bedding_in_needs_a_sustained_spell():
     assert any(e["kind"] == "crossed_trust_above_bed_in" for e in ev)
 
 
-def test_failure_when_board_or_staff_trust_stays_below_floor():
+def test_failure_routes():
+    # A's board: below the floor for fail_weeks in a row (a week above resets the spell)
     t, ev = tracker(), []
     for week, board in enumerate([0.8, 0.2, 0.2, 0.5, 0.2, 0.2, 0.2]):
         t.update(week, metrics(0.5, 0.1, board), ev)
-    assert t.outcome == FAILED and t.step == 6 and "board commitment in A" in t.reason
-    t2 = tracker()
+    assert (t.outcome, t.step, t.route) == (FAILED, 6, "board_a") and "A's board withdrew" in t.reason
+    assert ev[-1]["kind"] == "failed" and ev[-1]["route"] == "board_a"
+    # the buddy's board
+    t = tracker()
     for week in range(5):
-        t2.update(week, metrics(0.2, 0.9, 0.8), [])
-    assert t2.outcome == FAILED and t2.step == 3 and "staff partner trust" in t2.reason
+        m = metrics(0.5, 0.1, 0.8)
+        m["board_commitment_b"] = 0.1
+        t.update(week, m, [])
+    assert (t.outcome, t.step, t.route) == (FAILED, 3, "board_b") and "buddy" in t.reason
+    # the staff
+    t = tracker()
+    for week in range(5):
+        t.update(week, metrics(0.2, 0.9, 0.8), [])
+    assert (t.outcome, t.step, t.route) == (FAILED, 3, "staff") and "staff partner trust" in t.reason
+    # an exodus: A loses staff at 40%/yr over 26 weeks (26 x 8 of 1,000 staff, x 2 for a year)
+    t = tracker()
+    for week in range(30):
+        m = metrics(0.5, 0.1, 0.8)
+        m.update(leavers_a=8, headcount_a=1000)
+        t.update(week, m, [])
+    assert (t.outcome, t.step, t.route) == (FAILED, 26, "exodus") and "exodus" in t.reason
+    calm = tracker()
+    for week in range(30):
+        m = metrics(0.5, 0.1, 0.8)
+        m.update(leavers_a=2, headcount_a=1000)
+        calm.update(week, m, [])
+    assert calm.outcome == UNDECIDED
+    # the regulator
+    t = tracker()
+    t.update(0, metrics(0.5, 0.1, 0.8), [])
+    t.update(1, metrics(0.5, 0.1, 0.8), [{"step": 1, "kind": "partnership_ended_by_regulator", "escalations": 2}])
+    assert (t.outcome, t.step, t.route) == (FAILED, 1, "regulator")
+
+
+def test_exit_and_reentry_weeks_come_from_the_regulators_events():
+    t = tracker()
+    for week in range(10):
+        ev = [{"step": week, "kind": k} for k, w in (("exited_special_measures", 4), ("reentered_special_measures", 8))
+              if w == week]  # fmt: skip
+        t.update(week, metrics(0.5, 0.1, 0.8), ev)
+    assert (t.exit_step, t.reentry_step) == (4, 8)
 
 
 def test_first_decision_stands():

@@ -35,12 +35,13 @@ import numpy as np
 from .layout import detail_value
 from .mechanisms import declarations, modules, staff_variables
 from .metrics import assemble, measure_state, measured_size, metric_rows
-from .state import ARRAYS
+from .state import ARRAYS, WORLD_VARIABLES
 from .streams import site_key
 
 FRAME = ("t", "n_a", "p", "keys", "counts", "out", "memory", "ev", "n_ev", "staff", "newcomer_spec", "newcomer_keys")
 SLICED = {"p": "params", "keys": "keys", "counts": "counters", "out": "outputs", "memory": "memory"}
 EVENT_CAPACITY = 1024
+WORLD_INDEX = {v.name: k for k, v in enumerate(WORLD_VARIABLES)}
 GENERATOR_VERSION = "1"
 
 
@@ -122,7 +123,8 @@ def week_source() -> str:
             f"            ev[r, 0] = {k}",
         ]
     tail = [
-        "    measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, x_u.size, measured)",
+        "    measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, l_rel, x_u.size,",
+        "                  measured)",
         f"    return {', '.join(returned) if returned else 'None'}" + ("," if len(returned) == 1 else ""),
         "",
     ]
@@ -223,7 +225,7 @@ class CompiledEngine:
         self.counts = np.zeros(sum(len(m.counters) for m in self.mechs), dtype=np.int64)
         self.out_default = np.concatenate([m.output_defaults() for m in self.mechs] + [np.zeros(0)])
         self.out = self.out_default.copy()
-        self.memory = np.concatenate([m.memory_initial() for m in self.mechs] + [np.zeros(0)])
+        self.memory = np.concatenate([m.memory_initial(sc) for m in self.mechs] + [np.zeros(0)])
         self.ev = np.zeros((EVENT_CAPACITY + 2 * world.seats, 5))
         self.n_ev = np.zeros(1, dtype=np.int64)
         attitudes = staff_variables()
@@ -251,10 +253,11 @@ class CompiledEngine:
             st.l_org,
             st.l_commit,
             st.l_vacant,
+            st.l_rel,
             st.x_u.size,
             self.measured,
         )
-        return assemble(self.measured, self.out_default, np.zeros_like(self.counts))
+        return assemble(self.measured, self.out_default, np.zeros_like(self.counts), st.world)
 
     def kernel_step(self, t: int) -> None:
         """Week ``t`` in the kernel: the state, counters, outputs, events and measured metrics are updated."""
@@ -271,7 +274,14 @@ class CompiledEngine:
 
     def step(self, t: int) -> tuple[dict, list[dict]]:
         self.kernel_step(t)
-        return assemble(self.measured, self.out, self.counts), self._events(t)
+        return assemble(self.measured, self.out, self.counts, self.state.world), self._events(t)
+
+    def world_value(self, name: str) -> float:
+        return float(self.state.world[WORLD_INDEX[name]])
+
+    def set_world(self, name: str, value: float) -> None:
+        """Set a world variable between weeks (the outcome tracker ends a failed partnership this way)."""
+        self.state.world[WORLD_INDEX[name]] = value
 
     def _events(self, t: int) -> list[dict]:
         n = int(self.n_ev[0])

@@ -135,7 +135,8 @@ class Mechanism:
     outputs:
         ``name -> (kind, value when switched off)``: per-week values reported as metrics.
     memory:
-        ``name -> initial value``: numbers the submodel keeps from one week to the next.
+        ``name -> initial value`` (a number or a scenario key): numbers the submodel keeps from one week to the
+        next.
     events:
         The event kinds it logs, with their details.
     modifiers:
@@ -152,7 +153,7 @@ class Mechanism:
         draws: tuple[str, ...] = (),
         counters: tuple[str, ...] = (),
         outputs: Mapping[str, tuple[str, float]] | None = None,
-        memory: Mapping[str, float] | None = None,
+        memory: Mapping[str, float | str] | None = None,
         events: tuple[Event, ...] = (),
         modifiers: tuple[str, ...] = (),
         returns: tuple[str, ...] = (),
@@ -202,8 +203,8 @@ class Mechanism:
     def output_defaults(self) -> np.ndarray:
         return np.array([float(default) for _, default in self.outputs.values()], dtype=np.float64)
 
-    def memory_initial(self) -> np.ndarray:
-        return np.array([float(v) for v in self.memory.values()], dtype=np.float64)
+    def memory_initial(self, sc=None) -> np.ndarray:
+        return np.array([float(sc[v] if isinstance(v, str) else v) for v in self.memory.values()], dtype=np.float64)
 
     def scenario_keys(self) -> set[str]:
         """Every scenario key the declaration reads directly."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from .jit import cached_kernel
 from .mechanisms import declarations, staff_variables
+from .state import WORLD_VARIABLES
 
 _CORE = ("board_commitment", "interim_seats", "headcount")
 MINIMA = {"trust_min": "partner_trust", "adoption_min": "adoption", "board_min": "board_commitment"}
@@ -31,8 +32,11 @@ def _layout():
     for m in _CORE:
         names += [f"{m}_a", f"{m}_b"]
     ints |= {"interim_seats_a", "interim_seats_b", "headcount_a", "headcount_b", "cross_ties"}
-    names.append("cross_ties")
+    names += ["cross_ties", "board_relationship"]
     measured = len(names)
+    world = [(k, v) for k, v in enumerate(WORLD_VARIABLES) if v.metric]
+    names += [v.metric for _, v in world]
+    ints |= {v.metric for _, v in world if v.kind == "int"}
     outputs = []
     for mech in mechs:
         for name, (kind, _) in mech.outputs.items():
@@ -56,6 +60,7 @@ def _layout():
         "org": tuple(org),
         "metric_rows": metric_rows,
         "measured": measured,
+        "world_rows": np.array([k for k, _ in world], dtype=np.int64),
         "outputs": tuple(outputs),
         "counters": {k: tuple(v) for k, v in counters.items()},
     }
@@ -91,9 +96,10 @@ def __getattr__(name):  # module-level lazy constants
 
 
 @cached_kernel
-def measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, n_ties, out):
-    """Org means over the staff in post (attitude rows, then adoption), headcounts, board commitment,
-    interim seats and cross ties, into ``out`` (the first :func:`measured_size` metrics, in order)."""
+def measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, l_rel, n_ties, out):
+    """Org means over the staff in post (attitude rows, then adoption), board commitment, interim seats,
+    headcounts, cross ties and the executives' mean relationship, into ``out`` (the first
+    :func:`measured_size` metrics, in order)."""
     n = org.size
     k = metric_rows.size
     heads = np.zeros(2)
@@ -140,15 +146,20 @@ def measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_
     out[j + 4] = heads[0]
     out[j + 5] = heads[1]
     out[j + 6] = n_ties
+    rel = 0.0
+    for s in range(l_rel.size):
+        rel += l_rel[s]
+    out[j + 7] = rel / l_rel.size
 
 
-def assemble(measured: np.ndarray, outputs: np.ndarray, counts: np.ndarray) -> dict:
-    """The week's metrics as a dict in :data:`METRICS` order, from the measured state vector, the submodels'
-    outputs (in declaration order) and their counters (each submodel's slice, in order)."""
+def assemble(measured: np.ndarray, outputs: np.ndarray, counts: np.ndarray, world: np.ndarray) -> dict:
+    """The week's metrics as a dict in :data:`METRICS` order, from the measured state vector, the world
+    variables, the submodels' outputs (in declaration order) and their counters (each submodel's slice)."""
     lay = _layout()
     ints = lay["ints"]
     names = lay["names"]
     values = measured.tolist()
+    values += world[lay["world_rows"]].tolist()
     values += outputs.tolist()
     c = counts.tolist()
     values += [sum(c[i] for i in idx) for idx in lay["counters"].values()]

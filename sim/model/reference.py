@@ -20,7 +20,7 @@ from .layout import Group, Mechanism, detail_value, running_sum
 from .mechanisms import declarations, modules, staff_variables
 from .mechanisms.staff_turnover import NEWCOMER_SITE
 from .metrics import assemble, measured_size, metric_rows
-from .state import BetaDraw, State, per_row
+from .state import WORLD_VARIABLES, BetaDraw, State, per_row
 
 
 class Person:
@@ -31,10 +31,10 @@ class Person:
 
 
 class Leader:
-    __slots__ = ("commit", "org", "seat", "tenure", "vacant")
+    __slots__ = ("commit", "org", "rel", "seat", "tenure", "vacant")
 
-    def __init__(self, org, seat, commit, vacant, tenure):
-        self.org, self.seat, self.commit, self.vacant, self.tenure = org, seat, commit, vacant, tenure
+    def __init__(self, org, seat, commit, vacant, tenure, rel):
+        self.org, self.seat, self.commit, self.vacant, self.tenure, self.rel = org, seat, commit, vacant, tenure, rel
 
 
 class Tie:
@@ -90,19 +90,21 @@ class ReferenceEngine:
                 float(state.l_commit[s]),
                 bool(state.l_vacant[s]),
                 int(state.l_tenure[s]),
+                float(state.l_rel[s]),
             )
             for s in range(state.l_org.size)
         ]
         self.edges = list(zip(state.e_u.tolist(), state.e_v.tolist()))
         self.ties = [Tie(u, v, w) for u, v, w in zip(state.x_u.tolist(), state.x_v.tolist(), state.x_w.tolist())]
         self._static = state  # networks do not change
+        self._world = {v.name: float(x) for v, x in zip(WORLD_VARIABLES, state.world.tolist())}
         self.mechs = declarations()
         self._values = {m.name: values_of(m, sc, world) for m in self.mechs}
         self._keys = {m.name: dict(zip(m.draws, m.keys(seed).tolist())) for m in self.mechs}
         self._newcomer_keys = {
             v.name: int(streams.site_key(seed, "staff_turnover", NEWCOMER_SITE.format(v.name))) for v in self.attitudes
         }
-        self.memory = {m.name: dict(m.memory) for m in self.mechs}
+        self.memory = {m.name: dict(zip(m.memory, m.memory_initial(sc).tolist())) for m in self.mechs}
         self._counts: dict[str, int] = {}
         self._outputs: dict[str, float] = {}
         self._events: list[dict] = []
@@ -110,6 +112,14 @@ class ReferenceEngine:
         self._dense = max(len(self.people), len(self.edges))  # slots drawn a week at a time
 
     # --- what a submodel's reference() uses -------------------------------------------------------------------
+    def world_value(self, name: str) -> float:
+        return self._world[name]
+
+    def set_world(self, name: str, value: float) -> None:
+        if name not in self._world:
+            raise KeyError(f"no world variable {name!r}")
+        self._world[name] = float(value)
+
     def values(self, mech: Mechanism) -> SimpleNamespace:
         return self._values[mech.name]
 
@@ -194,13 +204,15 @@ class ReferenceEngine:
             measured[j + 2 + o] = sum(1 for ld in self.leaders if ld.org == o and ld.vacant)
             measured[j + 4 + o] = heads[o]
         measured[j + 6] = len(self.ties)
+        measured[j + 7] = running_sum(ld.rel for ld in self.leaders) / len(self.leaders)
         outputs = []
         counts = []
         for m in self.mechs:
             for name, (_, default) in m.outputs.items():
                 outputs.append(default if outputs_default else self._outputs.get((m.name, name), default))
             counts += [self._counts.get((m.name, name), 0) for name in m.counters]
-        return assemble(measured, np.array(outputs, dtype=float), np.array(counts, dtype=np.int64))
+        world = np.array([self._world[v.name] for v in WORLD_VARIABLES])
+        return assemble(measured, np.array(outputs, dtype=float), np.array(counts, dtype=np.int64), world)
 
     @property
     def state(self) -> State:
@@ -223,6 +235,7 @@ class ReferenceEngine:
             l_commit=np.array([ld.commit for ld in leaders]),
             l_vacant=np.array([ld.vacant for ld in leaders], bool),
             l_tenure=np.array([ld.tenure for ld in leaders], np.int64),
+            l_rel=np.array([ld.rel for ld in leaders]),
             e_u=st.e_u,
             e_v=st.e_v,
             inc_ptr=st.inc_ptr,
@@ -231,4 +244,5 @@ class ReferenceEngine:
             x_u=np.array([t.u for t in self.ties], np.int64),
             x_v=np.array([t.v for t in self.ties], np.int64),
             x_w=np.array([t.w for t in self.ties], float),
+            world=np.array([self._world[v.name] for v in WORLD_VARIABLES]),
         )

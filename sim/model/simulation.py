@@ -11,7 +11,7 @@ import numpy as np
 
 from ..scenario import Scenario
 from .mechanisms import staff_variables
-from .outcomes import OutcomeTracker
+from .outcomes import FAILED, OutcomeTracker
 from .params import make_world
 from .state import build_initial_state
 
@@ -77,6 +77,8 @@ class Simulation:
 
     def _record(self, m: dict) -> None:
         self.tracker.update(self.week, m, self.events)
+        if self.tracker.outcome == FAILED and self.engine.world_value("partnership_active") != 0.0:
+            self.engine.set_world("partnership_active", 0.0)  # a failed partnership ends from next week (7.11)
         m["step"] = self.week
         self.records.append(m)
 

@@ -13,13 +13,13 @@ the metric that reports their mean. They are stored as the rows of one matrix ``
 from __future__ import annotations
 
 import copy
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import streams
 from .layout import Derived, PerOrg, param_value, per_org
-from .mechanisms.joint_working import may_bridge
 from .networks import incidence, team_small_world
 from .params import ROLE_CLINICAL, ROLE_MANAGERIAL, ROLE_SUPPORT, SCOPES, World, partner_trust_mean
 
@@ -82,6 +82,39 @@ CORE_STAFF = (
     StaffVariable("fatigue", "fatigue", "change fatigue", Fixed(0.0), Fixed(0.0)),
 )
 
+
+@dataclass(frozen=True)
+class WorldVariable:
+    """A number of the world as a whole (an entry of ``State.world``), read and written by the submodels."""
+
+    name: str
+    initial: float | str  # a number, or the scenario key it starts from
+    metric: str | None  # reported every week under this name
+    kind: str  # "int" or "float" (metrics)
+    doc: str
+
+
+#: The world's own numbers (docs/ODD.md 2), in the order of ``State.world``.
+WORLD_VARIABLES = (
+    WorldVariable("special_measures", 1.0, "special_measures", "int", "1 while A is in special measures"),
+    WorldVariable("partnership_active", 1.0, "partnership_active", "int", "1 until the partnership has failed"),
+    WorldVariable("contact_scale", 1.0, None, "float", "joint working relative to its level in special measures"),
+    WorldVariable("quality_a", "quality.quality_a", "quality_a", "float", "quality of care in A (0-1)"),
+    WorldVariable("quality_b", "quality.quality_b", "quality_b", "float", "quality of care in B (0-1)"),
+    WorldVariable(
+        "quality_entry", "quality.quality_a", None, "float", "A's quality when it last entered special measures"
+    ),
+    WorldVariable("next_inspection", "regulator.first_inspection_weeks", None, "float", "week of A's next inspection"),
+    WorldVariable("escalations", 0.0, "escalations", "int", "times the inspectors found no significant progress"),
+    WorldVariable("strain_b", 0.0, "strain_b", "float", "B's strain from supporting A (1 = at capacity)"),
+)
+W = namedtuple("W", [v.name for v in WORLD_VARIABLES])(*range(len(WORLD_VARIABLES)))
+
+
+def initial_world(sc) -> np.ndarray:
+    return np.array([float(v.initial if isinstance(v.initial, float) else sc[v.initial]) for v in WORLD_VARIABLES])
+
+
 #: State arrays other than the attitudes (name -> what it holds).
 ARRAYS = {
     "org": "int8: 0 = A, 1 = B",
@@ -95,6 +128,7 @@ ARRAYS = {
     "l_commit": "commitment to the partnership (board trust)",
     "l_vacant": "bool: the seat is held by an interim",
     "l_tenure": "int64: weeks in the seat",
+    "l_rel": "personal relationship with the partner's executive team (0-1; a newcomer starts at 0)",
     "e_u": "work tie ends (u < v), static",
     "e_v": "",
     "inc_ptr": "CSR index of each person's work ties",
@@ -103,6 +137,7 @@ ARRAYS = {
     "x_u": "cross-organisation ties: end in A",
     "x_v": "end in B",
     "x_w": "strength",
+    "world": "the world's own numbers (WORLD_VARIABLES)",
 }
 
 
@@ -239,6 +274,7 @@ def build_initial_state(world: World, variables) -> State:
     u = streams.uniforms(key("seat_tenure"), 0, 2 * k_seats)
     l_tenure = np.minimum(np.floor(-(52.0 / np.maximum(turnover, 0.1)) * np.log1p(-u)), MAX_TENURE).astype(np.int64)
     l_vacant = np.zeros(2 * k_seats, bool)
+    l_rel = np.full(2 * k_seats, sc["leadership.relationship_initial"])
 
     # Initial cross-organisation ties, set by history and geography.
     x_u, x_v = initial_cross_ties(world, role, key("tie_a"), key("tie_b"))
@@ -263,6 +299,7 @@ def build_initial_state(world: World, variables) -> State:
         l_commit=l_commit,
         l_vacant=l_vacant,
         l_tenure=l_tenure,
+        l_rel=l_rel,
         e_u=e_u,
         e_v=e_v,
         inc_ptr=inc_ptr,
@@ -271,6 +308,7 @@ def build_initial_state(world: World, variables) -> State:
         x_u=x_u,
         x_v=x_v,
         x_w=x_w,
+        world=initial_world(sc),
     )
 
 
@@ -286,6 +324,8 @@ def initial_ties(sc, n_a: int, n_b: int) -> int:
 
 def initial_cross_ties(world: World, role: np.ndarray, key_a, key_b) -> tuple[np.ndarray, np.ndarray]:
     """Tie k joins a random eligible member of A and of B (draws of slot k); duplicates keep the first."""
+    from .mechanisms.joint_working import may_bridge  # the rule of 7.5 (imported here: it imports this module)
+
     sc = world.sc
     elig = may_bridge(SCOPES[sc["partnership.bridge_scope"]], role)  # the rule of joint working (7.5)
     cand_a = np.flatnonzero(elig[: world.n_a])

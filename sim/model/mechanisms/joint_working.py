@@ -1,23 +1,39 @@
-"""7.5 Joint working across the partnership: encounters, asymmetric trust, tie dynamics.
+"""7.5 Joint working across the partnership: encounters, trust, relationships, tie dynamics.
 
 Evidence: "space and time to build relationships and trust between leadership teams and staff across both
 organisations"; "a lack of relationships between organisations" as a barrier (briefing). Trust asymmetry:
-trust is easier to destroy than to build (Slovic 1993). Width of bridges matters for complex contagion
-(Centola & Macy 2007).
+trust is easier to destroy than to build (Slovic 1993). Intergroup contact reduces prejudice, the more so
+under Allport's (1954) conditions of equal status, common goals, cooperation and authority support
+(Pettigrew & Tropp 2006, a meta-analysis of 515 studies: mean r = -.21, larger where the conditions hold).
+Procedural justice: people who trust the process cooperate with the group that runs it (Tyler & Blader
+2003). Width of bridges matters for complex contagion (Centola & Macy 2007).
 
 Staff level (every cross-organisation tie ``(u, v)``, u in A, v in B): the pair meets this week with
-probability ``1 - exp(-meetings_per_year geographic_proximity / 52)``. A meeting succeeds with probability
-``logistic(z)``, ``z = logit(base_success) + b_t (mean tp - 0.5) - b_d |c_u - c_v| - b_f (mean fatigue)
-- b_c competition + b_r (regulatory_alignment - 0.5) - b_k takeover_A``. Each person with ``S`` successes
-and ``F`` failures this week updates ``tp <- 1 - (1 - tp (1 - trust_loss)^F) (1 - trust_gain)^S`` (losses
-first). A tie that met successfully strengthens ``w += tie_gain (1 - w)``; any other tie weakens
+probability ``1 - exp(-meetings_per_year geographic_proximity s / 52)``, ``s`` the contact scale (1 in
+special measures, ``post_exit_contact`` after A exits: the buddy steps back; no contact at all once the
+partnership has failed). A meeting succeeds with probability ``logistic(z)``; how ``z`` is formed is the
+*contact rule* (a scenario choice; the data choose, docs/validation.md):
+
+* ``asymmetric``: ``z = logit(base_success) + b_t (mean tp - 0.5) - b_d |c_u - c_v| - b_f (mean fatigue)
+  + b_p (mean tl - 0.5) - b_c competition + b_r (regulatory_alignment - 0.5) - b_k takeover_A``: success
+  feeds on the trust it builds.
+* ``allport``: ``z = logit(base_success) + b_K (K - 0.5) - b_d |c_u - c_v| - b_f (mean fatigue)
+  + b_p (mean tl - 0.5)`` with the contact conditions ``K`` the mean of equal status ``1 - takeover_A``,
+  common goals ``message_alignment``, cooperation ``1 - competition`` and authority support (the mean
+  board commitment of both trusts): the institution, not the pair's prior trust, decides how contact goes.
+
+Each person with ``S`` successes and ``F`` failures this week updates
+``tp <- 1 - (1 - tp (1 - trust_loss)^F) (1 - trust_gain)^S`` (losses first). A tie that met successfully strengthens ``w += tie_gain (1 - w)``; any other tie weakens
 ``w *= 1 - tie_decay``; ties below ``tie_floor`` are lost. A success introduces, with probability
 ``tie_growth_prob``, a random work colleague of one side (each side with chance 1/2) to the other person,
 if that colleague may hold a bridge under ``bridge_scope`` and the tie is new.
 
-Board level: the two boards meet with probability ``1 - exp(-board_meetings_per_year / 52)``; success as
-above with the boards' mean commitments as trust, the organisations' mean cultures for distance and no
-fatigue term; every seat's commitment is then updated like ``tp``.
+Board level: the two boards meet with probability ``1 - exp(-board_meetings_per_year s / 52)``; success as
+above with the boards' mean commitments as trust (asymmetric) or the same conditions (allport), the
+organisations' mean cultures for distance, no fatigue or process term, and the executives' personal
+relationships ``+ b_R (R - 0.5)``, ``R`` the mean of every executive's ``l_rel``. Every seat's commitment
+is then updated like ``tp``, and its relationship grows ``l_rel += relationship_gain (1 - l_rel)`` after a
+success or shrinks ``l_rel *= 1 - relationship_loss`` after a failure (a newcomer starts at 0, 7.1).
 
 Draws: per tie (slot = the pair ``u n + v``, so a tie keeps its numbers whatever happens to other ties)
 ``meet``, ``succeed``, ``grow``, ``pick``, ``side``; per board meeting (slot 0) ``board_meet``,
@@ -34,6 +50,7 @@ from .. import streams
 from ..jit import inline_kernel, kernel
 from ..layout import Event, Mechanism, choice, derived, emit, running_sum
 from ..params import ROLE_MANAGERIAL, SCOPES, logit, weekly_prob
+from ..state import W
 from .competition import competition, takeover_a
 
 
@@ -47,13 +64,28 @@ def context_logit(sc) -> float:
     )
 
 
+def tie_meet_prob(sc) -> float:
+    """Weekly chance that the pair of a cross-organisation tie meets (in special measures)."""
+    return weekly_prob(sc["partnership.meetings_per_year"] * sc["system.geographic_proximity"])
+
+
+CONTACT_RULES = {"asymmetric": 0, "allport": 1}
+ALLPORT = CONTACT_RULES["allport"]
+
+
+def allport_base(sc) -> float:
+    """The part of the allport rule's log-odds common to every encounter."""
+    return logit(sc["partnership.base_success"])
+
+
 MECHANISM = Mechanism(
     "joint_working",
     params={
-        "context_logit": derived(lambda sc, w: context_logit(sc), "success log-odds common to every encounter"),
-        "tie_meet_prob": derived(
-            lambda sc, w: weekly_prob(sc["partnership.meetings_per_year"] * sc["system.geographic_proximity"])
+        "context_logit": derived(
+            lambda sc, w: context_logit(sc), "asymmetric rule: log-odds common to every encounter"
         ),
+        "allport_logit": derived(lambda sc, w: allport_base(sc), "allport rule: log-odds common to every encounter"),
+        "tie_meet_prob": derived(lambda sc, w: tie_meet_prob(sc), "weekly chance a tie's pair meets"),
         "board_meet_prob": derived(lambda sc, w: weekly_prob(sc["partnership.board_meetings_per_year"])),
         "success_trust_weight": "partnership.success_trust_weight",
         "success_distance_weight": "partnership.success_distance_weight",
@@ -66,6 +98,15 @@ MECHANISM = Mechanism(
         "tie_initial": "partnership.tie_initial",
         "tie_growth_prob": "partnership.tie_growth_prob",
         "bridge_scope": choice("partnership.bridge_scope", SCOPES),
+        "contact_rule": choice("partnership.contact_rule", CONTACT_RULES),
+        "conditions_weight": "partnership.conditions_weight",
+        "success_process_weight": "partnership.success_process_weight",
+        "equal_status": derived(lambda sc, w: 1.0 - takeover_a(sc), "Allport: 1 - perceived takeover of A"),
+        "common_goals": "leadership.message_alignment",
+        "cooperation": derived(lambda sc, w: 1.0 - competition(sc), "Allport: 1 - competition incentives"),
+        "relationship_gain": "leadership.relationship_gain",
+        "relationship_loss": "leadership.relationship_loss",
+        "relationship_weight": "leadership.relationship_weight",
     },
     draws=("meet", "succeed", "grow", "pick", "side", "board_meet", "board_succeed"),
     counters=("encounters", "successes", "ties_formed", "ties_lost"),
@@ -96,16 +137,41 @@ def trust_update(x, S, F, gain, loss):
     return 1.0 - (1.0 - x * (1.0 - loss) ** float(F)) * (1.0 - gain) ** float(S)
 
 
+@inline_kernel
+def scaled_prob(p_week, scale):
+    """The weekly chance of an event whose yearly rate is scaled by ``scale`` (``p = 1 - exp(-rate/52)``)."""
+    if scale == 1.0:
+        return p_week
+    return 1.0 - (1.0 - p_week) ** scale
+
+
 @kernel
-def step(
-    t, n_a, p, keys, counts, ev, n_ev, org, role, culture, tp, fatigue, l_org, l_commit, inc_ptr, nbr, x_u, x_v, x_w
-):
+def step(t, n_a, p, keys, counts, ev, n_ev, org, role, culture, tp, tl, fatigue, l_org, l_commit, l_rel, inc_ptr,
+         nbr, x_u, x_v, x_w, world):  # fmt: skip
     n = org.size
     gain = p[P.trust_gain]
     loss = p[P.trust_loss]
-    z0 = p[P.context_logit]
+    active = world[W.partnership_active] != 0.0
+    scale = world[W.contact_scale] if active else 0.0
+    allport = p[P.contact_rule] == ALLPORT
+    k_seats = l_org.size // 2
+    s_a = 0.0
+    s_b = 0.0
+    for s in range(k_seats):
+        s_a += l_commit[s]
+    for s in range(k_seats, 2 * k_seats):
+        s_b += l_commit[s]
+    s_a /= k_seats
+    s_b /= k_seats
+    if allport:
+        conditions = (p[P.equal_status] + p[P.common_goals] + p[P.cooperation] + (s_a + s_b) / 2.0) / 4.0
+        z0 = p[P.allport_logit] + p[P.conditions_weight] * (conditions - 0.5)
+    else:
+        z0 = p[P.context_logit]
     # --- boards (from the state at the start of the submodel) ---------------------------------------------
-    if streams.uniform(streams.week_key(keys[D.board_meet], t), 0) < p[P.board_meet_prob]:
+    if active and streams.uniform(streams.week_key(keys[D.board_meet], t), 0) < scaled_prob(
+        p[P.board_meet_prob], scale
+    ):
         c_a = 0.0
         c_b = 0.0
         for i in range(n):
@@ -115,19 +181,20 @@ def step(
                 c_b += culture[i]
         c_a /= n_a
         c_b /= n - n_a
-        k_seats = l_org.size // 2
-        s_a = 0.0
-        s_b = 0.0
-        for s in range(k_seats):
-            s_a += l_commit[s]
-        for s in range(k_seats, 2 * k_seats):
-            s_b += l_commit[s]
-        s_a /= k_seats
-        s_b /= k_seats
-        zb = z0 + p[P.success_trust_weight] * ((s_a + s_b) / 2.0 - 0.5) - p[P.success_distance_weight] * abs(c_a - c_b)
+        rel = 0.0
+        for s in range(l_org.size):
+            rel += l_rel[s]
+        rel /= l_org.size
+        zb = z0 - p[P.success_distance_weight] * abs(c_a - c_b) + p[P.relationship_weight] * (rel - 0.5)
+        if not allport:
+            zb += p[P.success_trust_weight] * ((s_a + s_b) / 2.0 - 0.5)
         ok = streams.uniform(streams.week_key(keys[D.board_succeed], t), 0) < logistic(zb)
         for s in range(l_org.size):
             l_commit[s] = trust_update(l_commit[s], 1 if ok else 0, 0 if ok else 1, gain, loss)
+            if ok:
+                l_rel[s] = l_rel[s] + p[P.relationship_gain] * (1.0 - l_rel[s])
+            else:
+                l_rel[s] = l_rel[s] * (1.0 - p[P.relationship_loss])
         if not ok:
             emit(ev, n_ev, E.board_meeting_failed, -1, 0.0, 0.0)
     # --- staff ties -----------------------------------------------------------------------------------------
@@ -139,6 +206,7 @@ def step(
     h_grow = streams.week_key(keys[D.grow], t)
     h_pick = streams.week_key(keys[D.pick], t)
     h_side = streams.week_key(keys[D.side], t)
+    p_meet = scaled_prob(p[P.tie_meet_prob], scale)
     met_ok = np.zeros(n_ties, np.int8)  # 0 did not meet, 1 met and failed, 2 met and succeeded
     S = np.zeros(n, np.int32)
     F = np.zeros(n, np.int32)
@@ -146,13 +214,15 @@ def step(
         u = x_u[q]
         v = x_v[q]
         pair = u * n + v
-        if streams.uniform(h_meet, pair) < p[P.tie_meet_prob]:
+        if streams.uniform(h_meet, pair) < p_meet:
             z = (
                 z0
-                + p[P.success_trust_weight] * ((tp[u] + tp[v]) / 2.0 - 0.5)
                 - p[P.success_distance_weight] * abs(culture[u] - culture[v])
                 - p[P.success_fatigue_weight] * (fatigue[u] + fatigue[v]) / 2.0
+                + p[P.success_process_weight] * ((tl[u] + tl[v]) / 2.0 - 0.5)
             )
+            if not allport:
+                z += p[P.success_trust_weight] * ((tp[u] + tp[v]) / 2.0 - 0.5)
             counts[C.encounters] += 1
             if streams.uniform(h_succ, pair) < logistic(z):
                 met_ok[q] = 2
@@ -240,25 +310,32 @@ def reference(m, t) -> None:
     v = m.values(MECHANISM)
     people = m.people
     n = len(people)
-    if m.uniform(MECHANISM, "board_meet", t, 0) < v.board_meet_prob:
+    active = m.world_value("partnership_active") != 0.0
+    scale = m.world_value("contact_scale") if active else 0.0
+    allport = v.contact_rule == ALLPORT
+    seats = len(m.leaders) // 2
+    stance = [running_sum(ld.commit for ld in m.leaders if ld.org == o) / seats for o in (0, 1)]
+    if allport:
+        conditions = (v.equal_status + v.common_goals + v.cooperation + (stance[0] + stance[1]) / 2.0) / 4.0
+        z0 = v.allport_logit + v.conditions_weight * (conditions - 0.5)
+    else:
+        z0 = v.context_logit
+    if active and m.uniform(MECHANISM, "board_meet", t, 0) < _scaled_prob(v.board_meet_prob, scale):
         culture = [running_sum(p.culture for p in people if p.org == o) for o in (0, 1)]
         culture = [culture[0] / m.world.n_a, culture[1] / (n - m.world.n_a)]
-        stance = []
-        for o in (0, 1):
-            seats = [ld for ld in m.leaders if ld.org == o]
-            stance.append(running_sum(ld.commit for ld in seats) / len(seats))
-        zb = (
-            v.context_logit
-            + v.success_trust_weight * ((stance[0] + stance[1]) / 2.0 - 0.5)
-            - v.success_distance_weight * abs(culture[0] - culture[1])
-        )
+        rel = running_sum(ld.rel for ld in m.leaders) / len(m.leaders)
+        zb = z0 - v.success_distance_weight * abs(culture[0] - culture[1]) + v.relationship_weight * (rel - 0.5)
+        if not allport:
+            zb += v.success_trust_weight * ((stance[0] + stance[1]) / 2.0 - 0.5)
         ok = m.uniform(MECHANISM, "board_succeed", t, 0) < _logistic(zb)
         for ld in m.leaders:
             ld.commit = _trust_update(ld.commit, int(ok), int(not ok), v.trust_gain, v.trust_loss)
+            ld.rel = ld.rel + v.relationship_gain * (1.0 - ld.rel) if ok else ld.rel * (1.0 - v.relationship_loss)
         if not ok:
             m.event(MECHANISM, "board_meeting_failed", None)
     if not m.ties:
         return
+    p_meet = _scaled_prob(v.tie_meet_prob, scale)
     S: dict[int, int] = {}
     F: dict[int, int] = {}
     succeeded = []
@@ -266,13 +343,15 @@ def reference(m, t) -> None:
         a, b = people[tie.u], people[tie.v]
         pair = tie.u * n + tie.v
         ok = False
-        if m.uniform(MECHANISM, "meet", t, pair) < v.tie_meet_prob:
+        if m.uniform(MECHANISM, "meet", t, pair) < p_meet:
             z = (
-                v.context_logit
-                + v.success_trust_weight * ((a.tp + b.tp) / 2.0 - 0.5)
+                z0
                 - v.success_distance_weight * abs(a.culture - b.culture)
                 - v.success_fatigue_weight * (a.fatigue + b.fatigue) / 2.0
+                + v.success_process_weight * ((a.tl + b.tl) / 2.0 - 0.5)
             )
+            if not allport:
+                z += v.success_trust_weight * ((a.tp + b.tp) / 2.0 - 0.5)
             m.count(MECHANISM, "encounters", 1)
             ok = m.uniform(MECHANISM, "succeed", t, pair) < _logistic(z)
             tally = S if ok else F
@@ -309,3 +388,7 @@ def reference(m, t) -> None:
             formed += 1
     m.count(MECHANISM, "ties_formed", formed)
     m.ties = kept
+
+
+def _scaled_prob(p_week: float, scale: float) -> float:
+    return p_week if scale == 1.0 else 1.0 - (1.0 - p_week) ** scale
