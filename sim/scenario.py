@@ -209,6 +209,7 @@ PARAMS: tuple[Param, ...] = (
     _p("culture", "mixing", "network", "-", "Who meets whom for peer influence: the work networks, or random pairs (well mixed).", choices=("network", "well_mixed")),
     _p("culture", "confidence_bound", 0.3, "distance (0-1)", "Deffuant bound d: people influence each other only if their cultures differ by less.", 0.0, 1.0),
     _p("culture", "convergence", 0.3, "fraction 0-0.5", "Deffuant convergence rate mu.", 0.0, 0.5),
+    _p("culture", "extended_contact", 0.1, FRACTION, "Share of the difference in trust in the partner closed when two colleagues of the same trust are paired: views of the partner spread from those who work with it (extended contact).", 0.0, 0.5),
     _p("culture", "embedding_weeks", 104.0, "weeks", "Time constant for practising the method to shift a person's culture.", 1.0, 100000.0),
     # --- system ----------------------------------------------------------------
     _p("system", "competition", 0.5, FRACTION, "Strength of competition incentives between the trusts (perverse incentives).", 0.0, 1.0),

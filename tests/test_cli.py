@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sim import PARAMS
+from sim.scenario import GROWTH_MECHANISMS, MECHANISMS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,20 +139,7 @@ def test_growth_with_submodels_that_need_filled_posts_is_refused(tmp_path):
     ok = tmp_path / "grow_ok.toml"
     ok.write_text(
         "[staff]\ngrowth_per_year = 0.1\n\n[mechanisms]\n"
-        + "".join(
-            f"{m} = false\n"
-            for m in (
-                "messaging",
-                "engagement",
-                "unions",
-                "initiative_load",
-                "joint_working",
-                "competition",
-                "peer_influence",
-                "adoption",
-                "embedding",
-            )
-        )
+        + "".join(f"{m} = false\n" for m in MECHANISMS if m not in GROWTH_MECHANISMS)
     )
     p = buddysim("run", ok, "--steps", 20, "--out", tmp_path / "out", "--no-plots")
     assert p.returncode == 0, p.stderr

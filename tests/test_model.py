@@ -115,7 +115,7 @@ WRITES = {
     "initiative_load": {"fatigue"},
     "joint_working": {"tp", "l_commit", "l_rel", *TIES},
     "competition": {"loyalty", "tp"},
-    "peer_influence": {"culture"},
+    "peer_influence": {"culture", "tp"},
     "adoption": {"adopted"},
     "embedding": {"culture"},
     "staff_turnover": set(STAFF) | set(TIES),

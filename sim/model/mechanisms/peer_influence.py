@@ -14,6 +14,12 @@ pair (i, j) with ``|c_j - c_i| < confidence_bound``: ``c_i += mu w_i (c_j - c_i)
 one organisation (or full trust) and nothing else switched on, this is exactly the Deffuant-Weisbuch model
 with N/2 encounters per step.
 
+Extended contact: a pair of colleagues of the same trust also close ``extended_contact`` of the difference in
+their trust in the partner, ``tp_i += e (tp_j - tp_i)`` and ``tp_j += e (tp_i - tp_j)``, whether or not their
+cultures are close: knowing a colleague who works with the other group changes one's view of it (Wright,
+Aron, McLaughlin-Volpe & Ropp 1997; the extended-contact effect, reviewed by Vezzali et al. 2014). It lets
+the experience of the few who meet the partner spread through the work networks.
+
 Draws: ``priority`` (slot = work tie), ``priority_cross`` (slot = the cross tie's pair ``u n + v``),
 ``permutation`` (well mixed: one Fisher-Yates shuffle of all staff a week).
 """
@@ -34,6 +40,7 @@ MECHANISM = Mechanism(
     params={
         "confidence_bound": "culture.confidence_bound",
         "convergence": "culture.convergence",
+        "extended_contact": "culture.extended_contact",
         "mixing": choice("culture.mixing", MIXING),
     },
     draws=("priority", "priority_cross", "permutation"),
@@ -44,13 +51,19 @@ P, D, C = MECHANISM.P, MECHANISM.D, MECHANISM.C
 
 @inline_kernel
 def _meet(p, org, culture, tp, i, j):
-    """The bounded-confidence update of one pair; returns 1 if they were close enough to influence."""
+    """The bounded-confidence update of one pair (and extended contact for colleagues); returns 1 if they were
+    close enough to influence each other's culture."""
+    same = org[i] == org[j]
+    if same and p[P.extended_contact] != 0.0:
+        ti = tp[i]
+        tj = tp[j]
+        tp[i] = ti + p[P.extended_contact] * (tj - ti)
+        tp[j] = tj + p[P.extended_contact] * (ti - tj)
     ci = culture[i]
     cj = culture[j]
     diff = cj - ci
     if abs(diff) >= p[P.confidence_bound]:
         return 0
-    same = org[i] == org[j]
     wi = 1.0 if same else tp[i]
     wj = 1.0 if same else tp[j]
     mu = p[P.convergence]
@@ -122,6 +135,10 @@ def reference(m, t) -> None:
     close = 0
     for i, j in pairs:
         a, b = people[i], people[j]
+        if a.org == b.org and v.extended_contact != 0.0:
+            ti, tj = a.tp, b.tp
+            a.tp = ti + v.extended_contact * (tj - ti)
+            b.tp = tj + v.extended_contact * (ti - tj)
         diff = b.culture - a.culture
         if abs(diff) < v.confidence_bound:
             wi = 1.0 if a.org == b.org else a.tp
