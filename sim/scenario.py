@@ -205,6 +205,9 @@ PARAMS: tuple[Param, ...] = (
     _p("initiative", "adoption_difficulty_weight", 2.0, "log-odds per unit", "Penalty for the method's difficulty.", 0.0, 20.0),
     _p("initiative", "adoption_resistance_weight", 3.0, "log-odds per unit", "Penalty for resistance (role and union).", 0.0, 20.0),
     _p("initiative", "adoption_alignment_weight", 2.0, "log-odds per unit", "Effect of regulatory alignment (above 0.5).", 0.0, 20.0),
+    _p("initiative", "adoption_peer_weight", 3.0, "log-odds per unit", "Effect of the share of a person's contacts (colleagues and partners across the partnership) who use the method (above 0.5).", 0.0, 20.0),
+    _p("initiative", "adoption_partner_weight", 1.0, "log-odds per unit", "Effect of trust in the partner (above 0.5): the shared method comes through the partnership.", 0.0, 20.0),
+    _p("initiative", "adoption_support_weight", 1.0, "log-odds", "Readiness added while A is in special measures (improvement director, resources, scrutiny), for A's staff.", 0.0, 20.0),
     # --- culture ---------------------------------------------------------------
     _p("culture", "mixing", "network", "-", "Who meets whom for peer influence: the work networks, or random pairs (well mixed).", choices=("network", "well_mixed")),
     _p("culture", "confidence_bound", 0.3, "distance (0-1)", "Deffuant bound d: people influence each other only if their cultures differ by less.", 0.0, 1.0),

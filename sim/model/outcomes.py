@@ -33,7 +33,7 @@ OUTCOMES = (BEDDED_IN, FAILED, UNDECIDED)
 ROUTES = ("regulator", "board_a", "board_b", "staff", "exodus")
 EXODUS_WEEKS = 26
 #: Events that mark a run's course (their first week is a run's time to that event; sim.analysis.survival).
-MILESTONES = ("bedded_in", "failed", "exited_special_measures", "reentered_special_measures")
+OUTCOME_EVENTS = ("bedded_in", "failed", "exited_special_measures", "reentered_special_measures")
 
 
 @dataclass
