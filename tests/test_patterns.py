@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.validation import patterns as P
+from sim.validation import patterns as pt
 from sim.validation.patterns import (
     Batch,
     CounterRate,
@@ -24,7 +24,7 @@ from sim.validation.patterns import (
     pattern_from_table,
 )
 
-M = P.WEEKS_PER_MONTH
+M = pt.WEEKS_PER_MONTH
 
 
 def run(horizon=209, **events):
@@ -38,8 +38,8 @@ def test_kaplan_meier_by_hand_with_censoring():
     ev, s = kaplan_meier(np.array([2, 3, 3, 5, 8]), np.array([1, 0, 1, 1, 0], bool))
     assert ev.tolist() == [2, 3, 5]
     assert s == pytest.approx([0.8, 0.6, 0.3])
-    assert P.survival_at(ev, s, 1.9) == 1.0 and P.survival_at(ev, s, 4) == pytest.approx(0.6)
-    assert P.survival_at(ev, s, 100) == pytest.approx(0.3)  # beyond the last event: the last value
+    assert pt.survival_at(ev, s, 1.9) == 1.0 and pt.survival_at(ev, s, 4) == pytest.approx(0.6)
+    assert pt.survival_at(ev, s, 100) == pytest.approx(0.3)  # beyond the last event: the last value
 
 
 def test_event_times_take_the_nth_occurrence_and_censor_at_the_horizon():
@@ -103,7 +103,7 @@ def test_time_groups_from_kaplan_meier_by_hand():
 def test_time_groups_use_the_censored_remainder():
     # one run censored early (horizon 60 of a pooled batch): KM, not the raw share, gives the later groups
     runs = [run(exited=[10]), run(horizon=60), run(exited=[70]), run(exited=[200])]
-    ev, s = kaplan_meier(*Batch(runs).event_times("exited"))
+    _ev, s = kaplan_meier(*Batch(runs).event_times("exited"))
     # at 10: 4 at risk -> 3/4; at 70: 2 at risk (70, 200) -> 3/8; at 200: 1 at risk -> 0
     assert s == pytest.approx([0.75, 0.375, 0.0])
     p = EventTimeGroups("g", "", "", event="exited", groups=((0, 12, 1), (12, 24, 1), (24, -1, 1)))
@@ -161,19 +161,19 @@ def test_balance_rate_and_tenure_by_hand():
 
 def test_not_computable_names_what_the_model_lacks():
     outputs = Outputs(frozenset({"bedded_in", "failed"}), frozenset({"leavers_a"}), 156, "declared by sim.model")
-    exit_p = P.REGISTRY["exit_12m_2013"]
+    exit_p = pt.REGISTRY["exit_12m_2013"]
     ev = evaluate(exit_p, Batch([run()]), outputs)
     assert not ev.computable and ev.deviance != ev.deviance and ev.reproduced is None
     assert "emits no `exited_special_measures` event" in ev.reason
     assert ev.signed_root == 0.0
-    assert "reports no metric `leavers_b`" in P.check(P.REGISTRY["staff_turnover"], outputs)
+    assert "reports no metric `leavers_b`" in pt.check(pt.REGISTRY["staff_turnover"], outputs)
     # a horizon too short for the pattern is named too
-    long = P.REGISTRY["time_to_exit_2013"]
+    long = pt.REGISTRY["time_to_exit_2013"]
     short = Outputs(frozenset({"exited_special_measures"}), frozenset(), 156)
-    assert "needs 208 weeks" in P.check(long, short)
+    assert "needs 208 weeks" in pt.check(long, short)
     # the distance counts computable fit patterns only, and no 'silent zero' is reported as reproduced
     fine = evaluate(EventShare("s", "", "", event="bedded_in", by_months=1, k=0, n=3), Batch([run()]), outputs)
-    assert P.distance([ev, fine]) == pytest.approx(math.sqrt(fine.deviance))
+    assert pt.distance([ev, fine]) == pytest.approx(math.sqrt(fine.deviance))
 
 
 def test_the_current_model_reports_the_regulator_patterns_as_not_computable():
@@ -181,24 +181,24 @@ def test_the_current_model_reports_the_regulator_patterns_as_not_computable():
 
     sc = Scenario().replace({"run.steps": 60, "organisations.staff_a": 200, "organisations.staff_b": 200})
     res = run_replications(sc, 3, 2)
-    out = P.model_outputs(sc, results=res)
-    if P.declared_event_kinds() is None:
+    out = pt.model_outputs(sc, results=res)
+    if pt.declared_event_kinds() is None:
         assert {"bedded_in", "failed"} <= out.event_kinds and "departure" in out.event_kinds
     for name, kind in (("reentry_2013", "reentered"), ("no_progress_12m_2013", "no_significant_progress")):
-        ev = evaluate(P.REGISTRY[name], Batch(res), out)
+        ev = evaluate(pt.REGISTRY[name], Batch(res), out)
         if kind not in out.event_kinds:  # until the regulator submodel emits it
             assert not ev.computable and f"emits no `{kind}` event" in ev.reason
         else:
             assert ev.computable
-    assert evaluate(P.REGISTRY["staff_turnover"], Batch(res), out).computable
+    assert evaluate(pt.REGISTRY["staff_turnover"], Batch(res), out).computable
 
 
 def test_registry_entries_have_sources_and_file_overrides_are_checked():
-    for p in P.REGISTRY.values():
-        assert p.source and p.description and p.use in P.USES
+    for p in pt.REGISTRY.values():
+        assert p.source and p.description and p.use in pt.USES
         p.record_text()
     q = pattern_from_table("time_to_exit_2013", {"event": "bedded_in", "weight": 2.0})
-    assert q.event == "bedded_in" and q.weight == 2.0 and q.groups == P.REGISTRY["time_to_exit_2013"].groups
+    assert q.event == "bedded_in" and q.weight == 2.0 and q.groups == pt.REGISTRY["time_to_exit_2013"].groups
     new = pattern_from_table("mine", {"kind": "event_share", "event": "x", "by_months": 6, "k": 2, "n": 9})
     assert isinstance(new, EventShare) and new.n == 9
     for table, fragment in [
@@ -221,9 +221,9 @@ def test_registry_entries_have_sources_and_file_overrides_are_checked():
 def test_binomial_deviance_is_zero_only_at_the_records_share(n, data):
     k = data.draw(st.integers(0, n))
     p = data.draw(st.floats(0.001, 0.999))
-    d = P.binomial_deviance(k, n, p)
+    d = pt.binomial_deviance(k, n, p)
     assert d >= 0
-    assert P.binomial_deviance(k, n, k / n) == pytest.approx(0, abs=1e-9)
+    assert pt.binomial_deviance(k, n, k / n) == pytest.approx(0, abs=1e-9)
     if abs(p - k / n) > 1e-3:
         assert d > 0
 

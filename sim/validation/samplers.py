@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import random
+import threading
 from collections.abc import Callable
 
 import cloudpickle
@@ -28,13 +29,19 @@ def proposal_seed(seed: int, t: int, j: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(t) + 1, int(j)]).generate_state(1)[0])
 
 
+#: numpy's legacy global generator, which pyabc draws from, is one per process: threads of one worker process
+#: (Dask workers with several threads, or several in-process workers) take turns at proposals.
+_GLOBAL_RNG = threading.Lock()
+
+
 def simulate_proposal(payload, seed: int):
     """Run one proposal (a picklable task): seed numpy's and Python's global generators, then pyabc's
     ``simulate_one`` (which draws the parameters, runs the model and judges acceptance)."""
     simulate_one = cloudpickle.loads(payload) if isinstance(payload, bytes) else payload
-    np.random.seed(seed)  # noqa: NPY002 (pyabc draws from numpy's legacy global generator)
-    random.seed(seed)
-    return simulate_one()
+    with _GLOBAL_RNG:
+        np.random.seed(seed)  # noqa: NPY002 (pyabc draws from numpy's legacy global generator)
+        random.seed(seed)
+        return simulate_one()
 
 
 class _InProcess(cf.Executor):
@@ -65,6 +72,7 @@ class OrderedSampler(Sampler):
         in_flight: int = 1,
         scatter: Callable | None = None,
         progress: Callable | None = None,
+        cancel_leftovers: bool = True,
     ):
         super().__init__()
         self.seed = int(seed)
@@ -72,6 +80,7 @@ class OrderedSampler(Sampler):
         self.in_flight = max(1, int(in_flight))
         self.scatter = scatter
         self.progress = progress
+        self.cancel_leftovers = cancel_leftovers
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
         local = isinstance(self.executor, _InProcess)
@@ -99,8 +108,9 @@ class OrderedSampler(Sampler):
                 if self.progress is not None:
                     self.progress(t, taken, accepted)
         finally:
-            for fut in running:
-                fut.cancel()
+            if self.cancel_leftovers:  # else they finish in the background (at most `in_flight` proposals)
+                for fut in running:
+                    fut.cancel()
         self.nr_evaluations_ = taken
         if accepted < n:
             sample.ok = False
@@ -153,6 +163,7 @@ def make_sampler(kind: str, seed: int, *, workers: int = 1, scheduler=None, dyna
                 in_flight=2 * cores,
                 scatter=lambda p: client.scatter(p, broadcast=True),
                 progress=progress,
+                cancel_leftovers=False,  # a cancelled Dask future logs an error through its executor wrapper
             ),
             close,
         )
