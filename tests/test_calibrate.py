@@ -94,6 +94,19 @@ def test_dask_samplers_on_a_local_scheduler(tmp_path):
     )
 
 
+def test_more_generations_continue_a_finished_database_as_one_run_would(tmp_path):
+    short = toy_run(tmp_path, "grow", generations=2, population=20)
+    longer = toy_run(tmp_path, "grow", generations=3, population=20)  # same database: one more generation
+    fresh = toy_run(tmp_path, "fresh", generations=3, population=20)
+    assert len(short.populations) == 2 and longer.resumed and len(longer.populations) == 3
+    pd.testing.assert_frame_equal(longer.particles, fresh.particles)
+    assert longer.populations["simulations"].tolist() == fresh.populations["simulations"].tolist()
+    again = toy_run(tmp_path, "grow", generations=3, population=20)
+    assert again.finished_before and again.simulations == longer.simulations
+    with pytest.raises(CalibrationError, match="other ABC settings"):
+        toy_run(tmp_path, "grow", generations=3, population=30)
+
+
 def test_model_selection_finds_the_toys_alternative(tmp_path):
     alts = [{"shape": "immediate"}, {"shape": "delayed"}]
     res = toy_run(
@@ -191,7 +204,7 @@ def test_calibration_of_the_model_with_model_selection(tmp_path):
     assert again["posterior"] == summary["posterior"]
     # another file into the same folder is refused, naming the folder's database
     g = calibration_file(tmp_path, name="other.toml", extra="[pattern.staff_turnover]\nsd = 0.02\n")
-    with pytest.raises(CalibrationError, match="holds the ABC database of a different calibration file"):
+    with pytest.raises(CalibrationError, match="holds the ABC database of a calibration with other patterns"):
         calibrate(g, out, log=log.append)
 
 

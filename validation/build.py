@@ -175,21 +175,23 @@ def calibration(results: Path, quick: bool, workers: int | None, figures: Path) 
     missing = mine[mine["computable"].astype(str) != "True"]["pattern"].tolist()
     edges = []
     for k, pr in cal.priors.items():
+        # An edge "presses" when its outer tenth of the prior holds over a quarter of the posterior weight (and
+        # twice the other edge's: a posterior spread over the whole prior presses on neither).
         lo, hi = pr.low, pr.high
         w_ = particles["weight"]
-        for side, share in (
-            ("upper", w_[particles[k] > hi - 0.1 * (hi - lo)].sum()),
-            ("lower", w_[particles[k] < lo + 0.1 * (hi - lo)].sum()),
-        ):
-            if share > 0.25:
+        upper = w_[particles[k] > hi - 0.1 * (hi - lo)].sum()
+        lower = w_[particles[k] < lo + 0.1 * (hi - lo)].sum()
+        for side, share, other in (("upper", upper, lower), ("lower", lower, upper)):
+            if share > 0.25 and share > 2 * other:
                 edges.append(f"`{k}` ({share:.0%} of the posterior weight in the {side} tenth of the prior)")
     reading = ["Read honestly (this paragraph is generated from the numbers above): "]
+    row = counts[counts["alternative"] == best].iloc[0]
     reading.append(
-        f"the posterior predictive of the most probable alternative ({best}) reproduces {len(met)} of {len(ok)} "
-        "computable patterns at once"
+        f"the posterior predictive of the most probable alternative ({best}), pooled over its draws, reproduces "
+        f"{len(met)} of {len(ok)} computable patterns"
         + (f" ({', '.join(met)})" if met else "")
         + (f" and misses {', '.join(short)}" if short else "")
-        + ". "
+        + f"; {float(row['draws_reproducing_all']):.0%} of its posterior draws reproduce all of them at once. "
     )
     if missing:
         reading.append(f"Not computable on today's model: {', '.join(missing)} (the model emits no such event). ")

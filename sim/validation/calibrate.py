@@ -478,20 +478,34 @@ def run_abc(
         raise ValueError("no computable pattern with use = 'fit'")
     db = Path(db)
     stamp = db.with_name(db.stem + ".identity.json")
-    ident = {**(identity or {}), "settings": settings.__dict__, "sampler_independent": not dynamic}
+    # What the generations are made of (a database made of anything else is refused) and the stopping rules
+    # (which may change between runs: more generations continue a finished database).
+    ident = json.loads(
+        json.dumps(
+            {
+                **(identity or {}),
+                "priors": {k: p.describe() for k, p in priors.items()},
+                "alternatives": list(alternatives),
+                "patterns": [repr(p) for p in fit],
+                "abc": {k: getattr(settings, k) for k in ("population", "replications", "seed", "distance")},
+                "dynamic": dynamic,
+            },
+            default=str,
+        )
+    )
+    stopping = {k: getattr(settings, k) for k in ("generations", "min_epsilon", "min_acceptance", "max_simulations")}
     resumed = finished_before = False
     if db.exists():
         old = json.loads(stamp.read_text()) if stamp.exists() else None
-        same = old is not None and {k: v for k, v in old.items() if k != "finished"} == json.loads(json.dumps(ident))
-        if not same:
-            what = "another calibration" if old is None else _first_difference(old, ident)
+        if old is None or old.get("identity") != ident:
+            what = "another calibration" if old is None else _first_difference(old.get("identity", {}), ident)
             raise CalibrationError(
                 str(db),
                 None,
                 f"this results folder holds the ABC database of {what}; give another --out, or delete "
                 f"{db} (and {stamp.name}) to start again",
             )
-        resumed, finished_before = True, bool(old.get("finished"))
+        resumed, finished_before = True, old.get("finished") == stopping
     t0 = time.perf_counter()
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("pyabc").setLevel(logging.WARNING)
@@ -520,7 +534,7 @@ def run_abc(
             abc.load(url, 1)
         else:
             db.parent.mkdir(parents=True, exist_ok=True)
-            stamp.write_text(json.dumps(ident, indent=2, default=str) + "\n")
+            stamp.write_text(json.dumps({"identity": ident}, indent=2) + "\n")
             abc.new(url, {p.name: 0.0 for p in fit})
         done = abc.history.n_populations if resumed else 0
         remaining = settings.generations - done
@@ -539,20 +553,20 @@ def run_abc(
                 min_acceptance_rate=settings.min_acceptance,
                 **kw,
             )
-            stamp.write_text(json.dumps({**ident, "finished": True}, indent=2, default=str) + "\n")
+            stamp.write_text(json.dumps({"identity": ident, "finished": stopping}, indent=2) + "\n")
     finally:
         close()
     return _read_history(abc.history, alternatives, priors, time.perf_counter() - t0, resumed, finished_before)
 
 
 def _first_difference(old: dict, new: dict) -> str:
-    new = json.loads(json.dumps(new, default=str))
     for k in new:
         if old.get(k) != new[k]:
             return {
-                "calibration_sha256": "a different calibration file",
                 "model_sha256": "other model code",
-                "base_sha256": "a different base scenario",
+                "base_sha256": "a different base scenario (or [calibration.changes])",
+                "abc": "other ABC settings (population, replications, seed or distance)",
+                "dynamic": "another kind of sampler (--dynamic)",
             }.get(k, f"a calibration with other {k}")
     return "another calibration"
 
@@ -786,7 +800,6 @@ def calibrate(
         )
     simulator = ScenarioSimulator(base_runs, needed_metrics(usable))
     identity = {
-        "calibration_sha256": cal.sha256,
         "base_sha256": hashlib.sha256(base_runs.to_toml(only_changes=False).encode()).hexdigest(),
         "model_sha256": model_digest(),
     }
@@ -914,6 +927,7 @@ def write_results(cal, res: AbcResult, fit_table, counts, out: Path, predictive_
     summary = {
         "calibration": cal.name,
         "source": cal.source,
+        "calibration_sha256": cal.sha256,
         "generations": int(len(res.populations)),
         "population": cal.settings.population,
         "replications_per_particle": cal.settings.replications,
@@ -1001,8 +1015,9 @@ def patterns_markdown(fit: pd.DataFrame) -> str:
 def alternatives_markdown(counts: pd.DataFrame, probs: Mapping[str, float]) -> str:
     rows = []
     for r in counts.to_dict("records"):
-        if r.get("note"):
-            rows.append([r["alternative"], f"{probs.get(r['alternative'], 0.0):.2f}", r["note"], "-", "-"])
+        note = r.get("note")
+        if isinstance(note, str) and note:
+            rows.append([r["alternative"], f"{probs.get(r['alternative'], 0.0):.2f}", note, "-", "-"])
             continue
         rows.append(
             [

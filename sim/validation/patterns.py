@@ -300,7 +300,7 @@ class EventTimeGroups(Pattern):
 
     required: ClassVar[tuple[str, ...]] = ("event", "groups")
     kind: ClassVar[str] = "event_time_groups"
-    unit: ClassVar[str] = "share by group"
+    unit: ClassVar[str] = "share in the first group"
 
     def __post_init__(self):
         g = tuple((float(a), float(b), int(c)) for a, b, c in self.groups)
