@@ -728,6 +728,7 @@ def predictive_check(
                     "computable": True,
                     "reason": "",
                     "model_pooled": p.value(ev.statistic),
+                    "model_pooled_detail": p.detail(ev.statistic),
                     "model_median": float(np.median(finite)) if finite.size else math.nan,
                     "model_q05": float(np.quantile(finite, 0.05)) if finite.size else math.nan,
                     "model_q95": float(np.quantile(finite, 0.95)) if finite.size else math.nan,
@@ -1002,7 +1003,12 @@ def patterns_markdown(fit: pd.DataFrame) -> str:
                 name,
                 r["alternative"],
                 r["record"],
-                f"{_fmt(r['model_median'])} [{_fmt(r['model_q05'])}, {_fmt(r['model_q95'])}] ({r['unit']})",
+                f"{_fmt(r['model_median'])} [{_fmt(r['model_q05'])}, {_fmt(r['model_q95'])}] ({r['unit']})"
+                + (
+                    f"; pooled: {r['model_pooled_detail']}"
+                    if isinstance(r.get("model_pooled_detail"), str) and r["model_pooled_detail"]
+                    else ""
+                ),
                 f"{r['deviance']:.2f} (df {int(r['df'])})",
                 ("yes" if r["reproduced"] else "no") + f" ({r['draws_reproducing']:.0%} of draws)",
             ]

@@ -246,6 +246,10 @@ class Pattern:
     def record_value(self) -> float | tuple[float, float]:
         raise NotImplementedError
 
+    def detail(self, stat: Mapping[str, float]) -> str:
+        """More of the statistic than :meth:`value` shows (e.g. every group's share), or ''."""
+        return ""
+
     def record_text(self) -> str:
         raise NotImplementedError
 
@@ -346,6 +350,9 @@ class EventTimeGroups(Pattern):
 
     def record_text(self) -> str:
         return ", ".join(f"{c} in {self._label(a, b)}" for a, b, c in self.groups)
+
+    def detail(self, stat) -> str:
+        return ", ".join(f"{stat[self._label(a, b)]:.0%} in {self._label(a, b)}" for a, b, _c in self.groups)
 
 
 @dataclass(frozen=True)
