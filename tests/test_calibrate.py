@@ -30,13 +30,19 @@ RATE = 0.7  # the toy's true exits per year
 TOY_PRIOR = {"rate": Prior("rate", "uniform", 0.1, 3.0)}
 
 
-def toy_run(tmp_path, name, sampler="single", generations=3, population=40, **kw):
+def toy_run(tmp_path, name, sampler="single", generations=3, population=40, distance="fixed", **kw):
     return run_abc(
         ToySimulator(),
         TOY_PRIOR,
         kw.pop("alternatives", [{}]),
         kw.pop("patterns", [toy_pattern(RATE)]),
-        Settings(population=population, generations=generations, replications=40, seed=kw.pop("seed", 11)),
+        Settings(
+            population=population,
+            generations=generations,
+            replications=40,
+            seed=kw.pop("seed", 11),
+            distance=distance,
+        ),
         tmp_path / name / "abc.db",
         sampler=sampler,
         log=lambda *a: None,
@@ -44,8 +50,9 @@ def toy_run(tmp_path, name, sampler="single", generations=3, population=40, **kw
     )
 
 
-def test_toy_parameter_is_recovered(tmp_path):
-    res = toy_run(tmp_path, "one", generations=4, population=60)
+@pytest.mark.parametrize("distance", ["fixed", "adaptive"])
+def test_toy_parameter_is_recovered(tmp_path, distance):
+    res = toy_run(tmp_path, "one", generations=4, population=60, distance=distance)
     p = res.particles
     med = weighted_quantile(p["rate"], p["weight"], 0.5)
     lo, hi = weighted_quantile(p["rate"], p["weight"], 0.05), weighted_quantile(p["rate"], p["weight"], 0.95)
@@ -53,7 +60,8 @@ def test_toy_parameter_is_recovered(tmp_path):
     assert abs(med - RATE) < 0.2 * RATE
     assert hi - lo < 0.3 * (3.0 - 0.1)  # far narrower than the prior
     assert list(res.populations["t"]) == [0, 1, 2, 3]
-    assert (np.diff(res.populations["epsilon"]) < 0).all()  # the tolerance shrinks every generation
+    if distance == "fixed":  # (an adaptive distance changes its scale between generations)
+        assert (np.diff(res.populations["epsilon"]) < 0).all()  # the tolerance shrinks every generation
     assert p["weight"].sum() == pytest.approx(1.0)
 
 
@@ -115,6 +123,29 @@ def test_model_selection_finds_the_toys_alternative(tmp_path):
     probs = res.particles.groupby("alternative")["weight"].sum()
     assert probs.get("shape=delayed", 0) > 0.9
     assert res.model_probabilities.shape[1] == 2
+
+
+@pytest.mark.parametrize(
+    "prior, mean",
+    [
+        (Prior("x", "uniform", 0.2, 0.6), 0.4),
+        (Prior("x", "loguniform", 0.5, 6.0), (6.0 - 0.5) / np.log(6.0 / 0.5)),
+        (Prior("x", "beta", 0.2, 0.6, alpha=2.0, beta=6.0), 0.2 + 0.4 * 2 / 8),
+        (Prior("x", "normal", 0.2, 0.6, mean=0.5, sd=0.05), None),
+    ],
+)
+def test_priors_stay_in_their_bounds_with_the_stated_shape(prior, mean):
+    import pyabc
+
+    np.random.seed(1)  # noqa: NPY002 (pyabc samples from numpy's global generator)
+    d = pyabc.Distribution(x=prior.rv())
+    xs = np.array([d.rvs()["x"] for _ in range(4000)])
+    assert xs.min() >= prior.low and xs.max() <= prior.high
+    if mean is not None:
+        assert xs.mean() == pytest.approx(mean, rel=0.03)
+    else:  # normal(0.5, 0.05) cut at 0.6: the truncated mean is below 0.5, within its sd
+        assert 0.47 < xs.mean() < 0.5 and 0.035 < xs.std() < 0.05
+    assert d.pdf({"x": prior.low - 1e-6}) == 0
 
 
 def test_particle_seed_depends_on_every_value():
@@ -322,6 +353,10 @@ def test_posterior_draws_follow_the_weights_and_are_reproducible(tmp_path):
     own = base.replace({"staff.turnover_per_year": 0.3})
     assert post.own_keys(own) == ["staff.turnover_per_year"]
     assert {posterior_scenario(post, own, k, 3)["staff.turnover_per_year"] for k in range(30)} == {0.3}
+    # ... but the calibrated scenario itself (the point estimate) takes the draws
+    calibrated = base.replace({"staff.turnover_per_year": 0.2})
+    assert post.own_keys(calibrated) == []
+    assert {posterior_scenario(post, calibrated, k, 3)["staff.turnover_per_year"] for k in range(30)} == {0.2, 0.05}
     # runs: replication r on draw r, with the seeds of ordinary replications
     small = base.replace({"run.steps": 5, "organisations.staff_a": 60, "organisations.staff_b": 60})
     runs = list(iter_posterior_replications(small, post, 3, 4))

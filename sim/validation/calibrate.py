@@ -286,6 +286,8 @@ def load_calibration(path: str | Path) -> Calibration:
     for k, low in (("population", 2), ("generations", 1), ("replications", 1), ("predictive_draws", 1)):
         if getattr(st, k) < low:
             raise CalibrationError(source, f"calibration.{k}", f"expected an integer >= {low}, got {getattr(st, k)}")
+    if cal.get("probe_runs", 4) < 1:
+        raise CalibrationError(source, "calibration.probe_runs", "expected an integer >= 1")
     if st.predictive_replications < 1:
         raise CalibrationError(source, "calibration.predictive_replications", "expected an integer >= 1")
     if st.seed < 0:
@@ -775,8 +777,6 @@ def calibrate(
 ) -> dict:
     """Run the calibration file ``path`` into ``out`` (resuming a database there made from the same file and
     model code); return the summary also written to ``calibration.json``."""
-    from ..run import run_replications
-
     cal = load_calibration(path)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -786,8 +786,7 @@ def calibrate(
     st = cal.settings
     base_runs = cal.base_for_runs()
     # what the model emits: patterns that need other outputs are reported, not scored
-    probe = run_replications(base_runs, st.seed, cal.probe_runs)
-    outputs = pat.model_outputs(base_runs, results=probe)
+    outputs = pat.model_outputs(base_runs, st.seed, cal.probe_runs)  # probe runs only if no EVENT_KINDS
     status = {p.name: pat.check(p, outputs, PARAM_BY_KEY) for p in cal.patterns}
     for name, why in status.items():
         if why:
