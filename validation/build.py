@@ -220,6 +220,7 @@ def calibration(results: Path, quick: bool, workers: int | None, figures: Path) 
         "calibration_alternatives": alternatives_markdown(counts, probs).strip(),
         "calibration_patterns": patterns_markdown(fit).strip(),
         "calibration_population": f"{summary['population']}",
+        "calibration_weeks": f"{cal.base_for_runs()['run.steps']}",
         "calibration_generations_run": f"{summary['generations']}",
         "calibration_simulations": f"{summary['simulations']}",
         "calibration_replications": f"{summary['replications_per_particle']}",
