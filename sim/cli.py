@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the one-line outcome")
+    p.add_argument(
+        "--posterior",
+        type=Path,
+        metavar="FILE",
+        help="a calibration's posterior.json (or its folder): each replication draws its parameters from the "
+        "weighted posterior (reproducibly from the seed), so intervals include parameter uncertainty",
+    )
 
     p = sub.add_parser("validate", help="check scenario files without running them")
     p.add_argument("files", nargs="+", help="scenario files (.toml)")
@@ -129,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("results") / "compare",
         help="folder for compare_*.csv, compare.md and compare.png (default results/compare)",
     )
+    p.add_argument(
+        "--posterior",
+        type=Path,
+        metavar="FILE",
+        help="a calibration's posterior.json (or its folder): replication r of every scenario draws its parameters from the "
+        "weighted posterior (reproducibly from the seed), so intervals include parameter uncertainty",
+    )
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a finished sweep")
     p.add_argument("folder", type=Path, help="the sweep's output folder")
@@ -161,14 +175,32 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("results") / "evidence",
         help="folder for evidence.csv and evidence.md (default results/evidence)",
     )
+    p.add_argument(
+        "--posterior",
+        type=Path,
+        metavar="FILE",
+        help="a calibration's posterior.json (or its folder): replication r of both arms of every claim draws its parameters from the "
+        "weighted posterior (reproducibly from the seed), so intervals include parameter uncertainty",
+    )
 
     p = sub.add_parser(
-        "calibrate", help="calibrate parameters to target patterns by rejection ABC (on the sweep engine)"
+        "calibrate",
+        help="calibrate parameters (and choose between alternative submodels) to the record's patterns by ABC-SMC",
     )
-    p.add_argument("file", type=Path, help="calibration file (.toml)")
-    p.add_argument("--workers", "-w", type=_positive_int, help="local worker processes (default: all cores)")
+    p.add_argument("file", type=Path, help="calibration file (.toml); docs/calibration.md")
+    p.add_argument(
+        "--workers", "-w", type=_positive_int, help="local worker processes (default: all cores; 1 = single core)"
+    )
     p.add_argument("--scheduler", help="Dask scheduler address or file (default: $DASK_SCHEDULER_ADDRESS)")
-    p.add_argument("--out", type=Path, help="output folder (default: results/<calibration name>)")
+    p.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="pyabc's own parallel samplers (first come, first accepted): faster when run times vary, but the "
+        "posterior then differs from run to run; by default any number of workers gives the single-core result",
+    )
+    p.add_argument(
+        "--out", type=Path, help="output folder (default: results/<calibration name>); the same file resumes there"
+    )
 
     p = sub.add_parser("ui", help="the teaching demo in the browser (Mesa SolaraViz), offline-capable")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
@@ -389,8 +421,18 @@ def cmd_run(args) -> int:
     t0 = time.perf_counter()
     results: list[RunResult] = []
     interrupted = False
+    runs = iter_replications(scenario, seed, args.replications, engine=args.engine, progress=progress)
+    posterior_note = None
+    if args.posterior:
+        from .validation.posterior import describe_use, iter_posterior_replications, load_posterior
+
+        post = load_posterior(args.posterior)
+        posterior_note = describe_use(post, scenario)
+        runs = iter_posterior_replications(
+            scenario, post, seed, args.replications, engine=args.engine, progress=progress
+        )
     try:
-        for result in iter_replications(scenario, seed, args.replications, engine=args.engine, progress=progress):
+        for result in runs:
             results.append(result)
     except KeyboardInterrupt:
         interrupted = True
@@ -399,6 +441,8 @@ def cmd_run(args) -> int:
             return 130
     elapsed = time.perf_counter() - t0
     summary = summarise(results, scenario, seed, interrupted)
+    if posterior_note:
+        summary["posterior"] = {"file": str(args.posterior), "note": posterior_note}
     written = write_outputs(out, results, summary, plots=not args.no_plots)
     if args.quiet:
         if len(results) == 1:
@@ -414,6 +458,8 @@ def cmd_run(args) -> int:
     )
     if scenario.description:
         print("Question: " + scenario.description.splitlines()[0])
+    if posterior_note:
+        print("Posterior: " + posterior_note)
     print()
     lines = _describe_single(results[0]) if len(results) == 1 else _describe_many(summary)
     print("\n".join(lines))
@@ -514,7 +560,11 @@ def cmd_compare(args) -> int:
         def progress(it):
             return tqdm(it, unit="run", file=sys.stderr, disable=None, leave=False)
 
-    comp = compare(load_samples(args.inputs, args.replications, args.seed, args.steps, progress=progress))
+    if args.posterior:
+        samples = _posterior_samples(args, progress)
+    else:
+        samples = load_samples(args.inputs, args.replications, args.seed, args.steps, progress=progress)
+    comp = compare(samples)
     print(comp.to_text())
     try:
         written = comp.to_csv(args.out)
@@ -525,6 +575,31 @@ def cmd_compare(args) -> int:
         raise UsageError(f"{args.out}: cannot write ({exc.strerror})") from None
     print("\nWrote: " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _posterior_samples(args, progress) -> list:
+    """compare --posterior: every scenario file runs replication r on posterior draw r (the same draws and seeds
+    for each scenario, so the comparison stays paired); result folders are read as they are."""
+    from .analysis import load_samples
+    from .analysis.compare import sample_from_results
+    from .validation.posterior import describe_use, iter_posterior_replications, load_posterior
+
+    post = load_posterior(args.posterior)
+    samples = []
+    for item in args.inputs:
+        if Path(item).is_dir():
+            samples += load_samples([item])
+            continue
+        sc = load_scenario(item)
+        print(f"{sc.name}: {describe_use(post, sc)}", file=sys.stderr)
+        seed = sc["run.seed"] if args.seed is None else args.seed
+        runs = iter_posterior_replications(sc, post, seed, args.replications, steps=args.steps, progress=progress)
+        samples.append(sample_from_results(list(runs), sc.name, str(item)))
+    names = [s.name for s in samples]
+    for i, s in enumerate(samples):
+        if names.count(s.name) > 1:
+            s.name = f"{s.name} ({i + 1})"
+    return samples
 
 
 def cmd_report(args) -> int:
@@ -567,14 +642,25 @@ def cmd_evidence(args) -> int:
     from .validation.evidence import check_claims, load_claims, to_markdown
 
     claims = load_claims(args.claims)
+    posterior = None
+    if args.posterior:
+        from .validation.posterior import load_posterior
+
+        posterior = load_posterior(args.posterior)
     t0 = time.perf_counter()
-    table = check_claims(claims, args.replications, args.seed, workers=args.workers)
+    table = check_claims(claims, args.replications, args.seed, workers=args.workers, posterior=posterior)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out / "evidence.csv", index=False)
         header = (
             f"Claims from {args.claims}, {args.replications} runs per arm, seed {args.seed}; effect = share "
-            f"with minus share without, Newcombe 95% interval; {time.perf_counter() - t0:.0f} s.\n\n"
+            f"with minus share without, Newcombe 95% interval; {time.perf_counter() - t0:.0f} s."
+            + (
+                f" Parameters drawn from the posterior {args.posterior} (draw r for replication r of both arms)."
+                if posterior
+                else ""
+            )
+            + "\n\n"
         )
         (args.out / "evidence.md").write_text(header + to_markdown(table))
     except OSError as exc:
@@ -595,29 +681,32 @@ def cmd_calibrate(args) -> int:
 
     cal = load_calibration(args.file)
     out = args.out or Path("results") / cal.name
-    progress = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        def progress(total, initial):
-            return tqdm(total=total, initial=initial, unit="run", file=sys.stderr)
-
+    scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    workers = args.workers or os.cpu_count() or 1
     try:
         summary = calibrate(
             args.file,
             out,
-            workers=args.workers,
-            scheduler=args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"),
-            progress=progress,
+            workers=workers,
+            scheduler=scheduler,
+            dynamic=args.dynamic,
+            log=lambda *a: print(*a, file=sys.stderr),
         )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: finished draws are saved in {out}/draws; run the same command again to resume",
+            f"\ninterrupted: the finished generations are in {out}/abc.db; run the same command again to resume",
             file=sys.stderr,
         )
         return 130
+    except OSError as exc:
+        if getattr(exc, "strerror", None) and getattr(exc, "filename", None):
+            raise UsageError(f"{exc.filename}: {exc.strerror}") from None
+        raise
     print(describe(summary))
-    print(f"\nWrote {out}/calibrated.toml, accepted.csv, draws.csv, posterior.png, calibration.json")
+    print(
+        f"\nWrote {out}/posterior.json (for --posterior), posterior.csv, summary.md, patterns.csv, "
+        "calibration.json, calibrated.toml, marginals.png, pairs.png, patterns.png"
+    )
     return 0
 
 

@@ -95,19 +95,38 @@ def load_claims(path: str | Path) -> list[Claim]:
 
 
 def _count(args) -> int:
-    """Runs of one arm of one claim that end with the claim's outcome (a picklable task)."""
-    values, measure, replications, seed = args
-    return sum(r.outcome == measure for r in iter_replications(Scenario(values), seed, replications))
+    """Runs of one arm of one claim that end with the claim's outcome (a picklable task). With a posterior,
+    replication r of the arm's base takes posterior draw r, then the arm's changes (same draws in both arms)."""
+    values, delta, measure, replications, seed, posterior = args
+    if posterior is None:
+        runs = iter_replications(Scenario(values).replace(delta), seed, replications)
+    else:
+        from ..run import run
+        from .posterior import posterior_scenario, replication_seeds
+
+        base = Scenario(values)
+        runs = (
+            run(posterior_scenario(posterior, base, r, seed).replace(delta), s)
+            for r, s in enumerate(replication_seeds(seed, replications))
+        )
+    return sum(r.outcome == measure for r in runs)
 
 
 def check_claims(
-    claims: list[Claim], replications: int = 200, seed: int = 2013, changes: dict | None = None, workers: int = 1
+    claims: list[Claim],
+    replications: int = 200,
+    seed: int = 2013,
+    changes: dict | None = None,
+    workers: int = 1,
+    posterior=None,
 ) -> pd.DataFrame:
-    """Run both arms of every claim (same seeds) and judge each claim; one row per claim."""
+    """Run both arms of every claim (same seeds) and judge each claim; one row per claim. ``posterior``
+    (sim.validation.posterior.Posterior): replication r of both arms runs on posterior draw r."""
     tasks = []
     for c in claims:
         for delta in (c.without, c.with_):
-            tasks.append((dict(c.base.replace({**(changes or {}), **delta})), c.measure, replications, seed))
+            base = dict(c.base.replace(changes or {}))
+            tasks.append((base, dict(delta), c.measure, replications, seed, posterior))
     if workers > 1:
         import concurrent.futures as cf
         import multiprocessing
