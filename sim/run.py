@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,6 +78,20 @@ _FLOAT_METRICS = {
     for m in ("culture", "partner_trust", "leader_trust", "loyalty", "fatigue", "adoption", "board_commitment")
     for o in "ab"
 } | {"message_gap", "trust_min", "adoption_min", "board_min"}
+
+
+def model_code_digest() -> str:
+    """A digest of the code that decides a run's results for a given scenario and seed: the model
+    (sim/model), the schema (sim/scenario.py) and this module (replication seeds). Saved results (validation
+    steps, calibration databases, sweeps) are reused only for the same digest; the faces, analyses and docs
+    can change without invalidating them."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted([*(root / "model").rglob("*.py"), root / "scenario.py", root / "run.py"]):
+        if "_generated" in f.parts:
+            continue
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
 
 
 def replication_seed(seed: int, replication: int) -> int:

@@ -176,20 +176,22 @@ def test_not_computable_names_what_the_model_lacks():
     assert pt.distance([ev, fine]) == pytest.approx(math.sqrt(fine.deviance))
 
 
-def test_the_current_model_reports_the_regulator_patterns_as_not_computable():
+def test_the_model_declares_the_regulators_events_and_short_runs_say_what_they_lack():
     from sim import Scenario, run_replications
 
+    declared = pt.declared_event_kinds()
+    assert {"exited_special_measures", "reentered_special_measures", "no_significant_progress"} <= declared
+    assert {"bedded_in", "failed", "departure"} <= declared
     sc = Scenario().replace({"run.steps": 60, "organisations.staff_a": 200, "organisations.staff_b": 200})
     res = run_replications(sc, 3, 2)
     out = pt.model_outputs(sc, results=res)
-    if pt.declared_event_kinds() is None:
-        assert {"bedded_in", "failed"} <= out.event_kinds and "departure" in out.event_kinds
-    for name, kind in (("reentry_2013", "reentered"), ("no_progress_12m_2013", "no_significant_progress")):
-        ev = evaluate(pt.REGISTRY[name], Batch(res), out)
-        if kind not in out.event_kinds:  # until the regulator submodel emits it
-            assert not ev.computable and f"emits no `{kind}` event" in ev.reason
-        else:
-            assert ev.computable
+    assert out.event_kinds == declared
+    short = evaluate(pt.REGISTRY["reentry_2013"], Batch(res), out)
+    assert not short.computable and "needs 208 weeks" in short.reason and "stop at week 60" in short.reason
+    assert evaluate(pt.REGISTRY["no_progress_12m_2013"], Batch(res), out).computable  # 13 months < 60 weeks
+    missing = pattern_from_table("mine", {"kind": "event_share", "event": "merger", "by_months": 6, "k": 1, "n": 9})
+    ev = evaluate(missing, Batch(res), out)
+    assert not ev.computable and "emits no `merger` event" in ev.reason
     assert evaluate(pt.REGISTRY["staff_turnover"], Batch(res), out).computable
 
 

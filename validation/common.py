@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
+from sim.run import model_code_digest
 from sim.sweep.design import load_experiment
 from sim.sweep.execute import sweep
 
@@ -17,24 +17,16 @@ ROOT = HERE.parent
 FIGURES = HERE / "figures"
 
 
-def model_digest() -> str:
-    """A digest of the model's source (sim/), so that saved results are reused only for the same code."""
-    h = hashlib.sha256()
-    for f in sorted((ROOT / "sim").rglob("*.py")):
-        h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()
-
-
 def same_inputs(folder: Path, key: dict) -> bool:
     """Whether ``folder`` holds results made from ``key`` (inputs) and the current model code."""
     stamp = folder / "inputs.json"
-    return stamp.exists() and json.loads(stamp.read_text()) == {**key, "model_sha256": model_digest()}
+    return stamp.exists() and json.loads(stamp.read_text()) == {**key, "model_sha256": model_code_digest()}
 
 
 def stamp_inputs(folder: Path, key: dict) -> None:
     """Record what ``folder``'s results were made from (see :func:`same_inputs`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "inputs.json").write_text(json.dumps({**key, "model_sha256": model_digest()}, indent=2) + "\n")
+    (folder / "inputs.json").write_text(json.dumps({**key, "model_sha256": model_code_digest()}, indent=2) + "\n")
 
 
 def runs_of(experiment: str, results: Path, workers: int | None, log=print) -> pd.DataFrame:

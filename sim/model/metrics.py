@@ -85,11 +85,20 @@ def measured_size() -> int:
     return _layout()["measured"]
 
 
+def event_kinds() -> frozenset[str]:
+    """Every kind of event a run can log: the submodels' declared events and the outcome tracker's."""
+    from .outcomes import TRACKER_EVENTS
+
+    return frozenset(e.name for d in declarations() for e in d.events) | TRACKER_EVENTS
+
+
 def __getattr__(name):  # module-level lazy constants
     if name == "METRICS":
         return metric_names()
     if name == "INT_METRICS":
         return int_metrics()
+    if name == "EVENT_KINDS":
+        return event_kinds()
     if name == "ORG_METRICS":
         return _layout()["org"]
     raise AttributeError(name)

@@ -32,6 +32,9 @@ OUTCOMES = (BEDDED_IN, FAILED, UNDECIDED)
 #: Routes to failure, in the order they are checked within a week.
 ROUTES = ("regulator", "board_a", "board_b", "staff", "exodus")
 EXODUS_WEEKS = 26
+_FLAGS = ("trust_above_bed_in", "adoption_above_bed_in", "staff_trust_below_floor", "board_below_floor")
+#: The events the tracker itself logs (the submodels declare theirs: sim.model.metrics.event_kinds()).
+TRACKER_EVENTS = frozenset({"bedded_in", "failed"} | {p + f for p in ("crossed_", "left_") for f in _FLAGS})
 #: Events that mark a run's course (their first week is a run's time to that event; sim.analysis.survival).
 OUTCOME_EVENTS = ("bedded_in", "failed", "exited_special_measures", "reentered_special_measures")
 

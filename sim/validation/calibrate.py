@@ -441,16 +441,6 @@ class AbcResult:
     finished_before: bool = False
 
 
-def model_digest() -> str:
-    """A digest of the model code (sim/model, sim/scenario.py, sim/run.py): a database made by other code is not
-    resumed."""
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for f in sorted([*(root / "model").rglob("*.py"), root / "scenario.py", root / "run.py"]):
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()
-
-
 def run_abc(
     simulator,
     priors: Mapping[str, Prior],
@@ -799,9 +789,11 @@ def calibrate(
             "no fit pattern is computable on this model: " + "; ".join(f"{n}: {w}" for n, w in status.items() if w),
         )
     simulator = ScenarioSimulator(base_runs, needed_metrics(usable))
+    from ..run import model_code_digest
+
     identity = {
         "base_sha256": hashlib.sha256(base_runs.to_toml(only_changes=False).encode()).hexdigest(),
-        "model_sha256": model_digest(),
+        "model_sha256": model_code_digest(),
     }
     log(
         f"calibration {cal.name}: {len(cal.priors)} parameter(s), {len(cal.alternatives)} alternative(s), "

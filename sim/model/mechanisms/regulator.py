@@ -11,7 +11,7 @@ A starts in special measures with quality ``Q_entry = Q_A``. An inspection is du
 
 * ``J >= exit_quality``: A *exits*. The buddy steps back (joint-working contact x ``post_exit_contact``,
   7.5) and A is inspected every ``monitoring_weeks``.
-* else ``J - Q_entry < progress_quality`` (no significant progress): the regime *escalates*: the chief
+* else ``J - Q_entry < progress_quality`` (no significant progress, logged): the regime *escalates*: the chief
   executive and the next ``escalation_replacements - 1`` executives of A are replaced by interims (the
   succession rule of 7.1 says what they bring; relationships start at 0; each replacement shocks staff trust
   in their leadership as a departure does). At ``max_escalations`` escalations the regulator ends the
@@ -62,7 +62,7 @@ MECHANISM = Mechanism(
         Event("inspection", (("quality", FLOAT), ("special_measures", BOOL))),
         Event("exited_special_measures", (("quality", FLOAT),)),
         Event("reentered_special_measures", (("quality", FLOAT),)),
-        Event("escalation", (("quality", FLOAT), ("count", INT))),
+        Event("no_significant_progress", (("quality", FLOAT), ("escalation", INT))),
         Event("executive_replaced", (("seat", INT),)),
         Event("partnership_ended_by_regulator", (("escalations", INT),)),
     ),
@@ -97,7 +97,7 @@ def step(t, p, keys, ev, n_ev, org, tl, l_org, l_seat, l_commit, l_vacant, l_ten
         emit(ev, n_ev, E.inspection, 0, judged, 1.0)
         return
     world[W.escalations] += 1.0
-    emit(ev, n_ev, E.escalation, 0, judged, world[W.escalations])
+    emit(ev, n_ev, E.no_significant_progress, 0, judged, world[W.escalations])
     # the board changes: A's chief executive first, then the next seats, replaced by interims
     mean_a, _ = board_means(l_org, l_commit)
     h_insider = streams.week_key(keys[D.insider], t)
@@ -149,7 +149,7 @@ def reference(m, t) -> None:
         return
     escalations = m.world_value("escalations") + 1.0
     m.set_world("escalations", escalations)
-    m.event(MECHANISM, "escalation", 0, quality=judged, count=escalations)
+    m.event(MECHANISM, "no_significant_progress", 0, quality=judged, escalation=escalations)
     seats = len(m.leaders) // 2
     mean_a = running_sum(ld.commit for ld in m.leaders if ld.org == 0) / seats
     factor = 1.0
