@@ -84,14 +84,45 @@ def model_code_digest() -> str:
     """A digest of the code that decides a run's results for a given scenario and seed: the model
     (sim/model), the schema (sim/scenario.py) and this module (replication seeds). Saved results (validation
     steps, calibration databases, sweeps) are reused only for the same digest; the faces, analyses and docs
-    can change without invalidating them."""
+    can change without invalidating them. The digest is of each file's syntax tree without docstrings and type
+    annotations, so documentation, typing and formatting do not count as a change of model."""
+    import ast
+
     root = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for f in sorted([*(root / "model").rglob("*.py"), root / "scenario.py", root / "run.py"]):
         if "_generated" in f.parts:
             continue
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+        tree = _without_docs_and_types(ast.parse(f.read_bytes()))
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + ast.dump(tree).encode())
     return h.hexdigest()
+
+
+def _without_docs_and_types(tree):
+    import ast
+
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+            for a in (
+                *node.args.posonlyargs,
+                *node.args.args,
+                *node.args.kwonlyargs,
+                node.args.vararg,
+                node.args.kwarg,
+            ):
+                if a is not None:
+                    a.annotation = None
+    return tree
 
 
 def replication_seed(seed: int, replication: int) -> int:

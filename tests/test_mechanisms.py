@@ -133,3 +133,19 @@ def test_initial_state_does_not_depend_on_the_switches_or_on_dynamics_parameters
         assert np.array_equal(a[key], c[key]), key
     first = {(u, v) for u, v in zip(a["x_u"].tolist(), a["x_v"].tolist())}
     assert first <= {(u, v) for u, v in zip(c["x_u"].tolist(), c["x_v"].tolist())}
+
+
+def test_the_code_digest_ignores_docs_typing_and_layout_but_not_code():
+    """Saved results are reused while the model's code is the same: documentation, annotations and formatting
+    do not count as a change; an operator does."""
+    import ast
+
+    from sim.run import _without_docs_and_types, model_code_digest
+
+    def digest(src):
+        return ast.dump(_without_docs_and_types(ast.parse(src)))
+
+    base = 'def f(x):\n    """Old words."""\n    return x + 1\n'
+    assert digest(base) == digest('def f(x: float) -> float:\n    """New words."""\n\n    return (x + 1)  # same\n')
+    assert digest(base) != digest('def f(x):\n    """Old words."""\n    return x - 1\n')
+    assert model_code_digest() == model_code_digest() and len(model_code_digest()) == 64
