@@ -16,11 +16,18 @@ and the direction the claim predicts::
     [claim.with]
     "leadership.turnover_a" = 0.15
 
-Both arms run the same ``replications`` seeds (common random numbers). The
-effect is the difference in the share of runs (with minus without) with a
-Newcombe 95% interval; the claim **holds** when the interval excludes zero in
-the predicted direction, is **contradicted** when it excludes zero the other
-way, and is **not shown** otherwise. Nothing here is tuned: a contradicted
+``measure`` is one of the run's outcome events: ``bedded_in``, ``failed``,
+``exited_special_measures`` or ``reentered_special_measures`` (did it happen
+within the horizon). Both arms run the same ``replications`` seeds (common random
+numbers: every submodel draws the same numbers in both arms wherever the
+factor does not reach), so the arms are *paired*. The effect is the difference
+in the share of runs (with minus without) with Newcombe's paired 95% interval
+(1998, method 10), which uses the pairing and is narrower than the unpaired one
+when the arms move together; the claim **holds** when the interval excludes
+zero in the predicted direction, is **contradicted** when it excludes zero the
+other way, and is **not shown** otherwise. Each row also reports, without a
+verdict, the factor's effect on A exiting special measures within the horizon:
+whether it reaches the regime's outcome at all. Nothing here is tuned: a contradicted
 claim is reported as such, with the mechanism that causes it left to the
 analyst (docs/ODD.md).
 """
@@ -33,11 +40,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.stats import newcombe_interval
+from ..analysis.stats import newcombe_paired_interval
 from ..run import iter_replications
 from ..scenario import Scenario, ScenarioError, load_scenario
 
-MEASURES = ("bedded_in", "failed")
+MEASURES = ("bedded_in", "failed", "exited_special_measures", "reentered_special_measures")
+EXIT = "exited_special_measures"
 
 
 @dataclass
@@ -94,9 +102,15 @@ def load_claims(path: str | Path) -> list[Claim]:
     return claims
 
 
-def _count(args) -> int:
-    """Runs of one arm of one claim that end with the claim's outcome (a picklable task). With a posterior,
-    replication r of the arm's base takes posterior draw r, then the arm's changes (same draws in both arms)."""
+def _happened(result, measure: str) -> bool:
+    """Whether ``measure`` (an outcome event) happened in a run within its horizon."""
+    return result.outcome == measure or any(e["kind"] == measure for e in result.events)
+
+
+def _arm(args) -> list[tuple[bool, bool]]:
+    """Per replication of one arm of one claim: (the claim's measure happened, A exited special measures). A
+    picklable task. With a posterior, replication r of the arm's base takes posterior draw r, then the arm's
+    changes (same draws in both arms)."""
     values, delta, measure, replications, seed, posterior = args
     if posterior is None:
         runs = iter_replications(Scenario(values).replace(delta), seed, replications)
@@ -109,7 +123,15 @@ def _count(args) -> int:
             run(posterior_scenario(posterior, base, r, seed).replace(delta), s)
             for r, s in enumerate(replication_seeds(seed, replications))
         )
-    return sum(r.outcome == measure for r in runs)
+    return [(_happened(r, measure), _happened(r, EXIT)) for r in runs]
+
+
+def paired_counts(without: list[bool], with_: list[bool]) -> tuple[int, int, int, int]:
+    """(both, only without, only with, neither) over pairs of runs with the same seed."""
+    both = sum(a and b for a, b in zip(without, with_))
+    only_without = sum(a and not b for a, b in zip(without, with_))
+    only_with = sum(b and not a for a, b in zip(without, with_))
+    return both, only_without, only_with, len(without) - both - only_without - only_with
 
 
 def check_claims(
@@ -132,13 +154,14 @@ def check_claims(
         import multiprocessing
 
         with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            counts = list(pool.map(_count, tasks))
+            arms = list(pool.map(_arm, tasks))
     else:
-        counts = [_count(t) for t in tasks]
+        arms = [_arm(t) for t in tasks]
     rows = []
     for i, c in enumerate(claims):
-        k_without, k_with = counts[2 * i], counts[2 * i + 1]
-        d, lo, hi = newcombe_interval(k_without, replications, k_with, replications)
+        without, with_ = arms[2 * i], arms[2 * i + 1]
+        d, lo, hi = newcombe_paired_interval(*paired_counts([m for m, _ in without], [m for m, _ in with_]))
+        ex, ex_lo, ex_hi = newcombe_paired_interval(*paired_counts([e for _, e in without], [e for _, e in with_]))
         predicted_up = c.direction == "higher"
         if lo > 0 or hi < 0:
             verdict = "holds" if (lo > 0) == predicted_up else "contradicted"
@@ -151,11 +174,14 @@ def check_claims(
                 "briefing": c.briefing,
                 "measure": f"share {c.measure.replace('_', ' ')}",
                 "predicted": c.direction,
-                "without": k_without / replications,
-                "with": k_with / replications,
+                "without": sum(m for m, _ in without) / replications,
+                "with": sum(m for m, _ in with_) / replications,
                 "effect": d,
                 "low": lo,
                 "high": hi,
+                "exit_effect": ex,
+                "exit_low": ex_lo,
+                "exit_high": ex_hi,
                 "replications": replications,
                 "verdict": verdict,
             }
@@ -165,13 +191,19 @@ def check_claims(
 
 def to_markdown(table: pd.DataFrame) -> str:
     lines = [
-        "| claim | briefing | measure | without | with | effect (95% CI) | predicted | verdict |",
-        "|---|---|---|---:|---:|---|---|---|",
+        "| claim | briefing | measure | without | with | effect (95% CI, paired) | predicted | verdict "
+        "| effect on exit from special measures |",
+        "|---|---|---|---:|---:|---|---|---|---|",
     ]
     for r in table.to_dict("records"):
+        exit_effect = (
+            f"{r['exit_effect'] * 100:+.1f} pts [{r['exit_low'] * 100:+.1f}, {r['exit_high'] * 100:+.1f}]"
+            if "exit_effect" in r
+            else ""
+        )
         lines.append(
             f'| {r["claim"]} | "{r["briefing"]}" | {r["measure"]} | {r["without"]:.1%} | '
             f"{r['with']:.1%} | {r['effect'] * 100:+.1f} pts [{r['low'] * 100:+.1f}, "
-            f"{r['high'] * 100:+.1f}] | {r['predicted']} | **{r['verdict']}** |"
+            f"{r['high'] * 100:+.1f}] | {r['predicted']} | **{r['verdict']}** | {exit_effect} |"
         )
     return "\n".join(lines) + "\n"
