@@ -1,18 +1,22 @@
-"""One scenario and one seed in, one :class:`RunResult` out; and replications of that."""
+"""One scenario and one seed in, one :class:`RunResult` out; and replications of that.
+
+numpy, pandas and the model are imported inside the functions that use them, so that ``import sim``
+(and with it ``buddysim validate`` and ``buddysim params``) does not pay for them.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from .model import BuddyingModel, ReferenceModel
-from .model.state import State
-from .model.statistics import STATISTICS, compute
 from .scenario import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .model import ReferenceModel
 
 
 @dataclass
@@ -42,6 +46,8 @@ class RunResult:
 
     def summary(self) -> dict:
         """A JSON-ready summary: outcome, timing, end-of-run metrics and event counts."""
+        import numpy as np
+
         kinds: dict[str, int] = {}
         for e in self.events:
             kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
@@ -69,6 +75,8 @@ class RunResult:
         }
 
     def events_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.events, columns=None if self.events else ["step", "kind", "org"])
 
 
@@ -81,6 +89,8 @@ _FLOAT_METRICS = {
 
 def replication_seed(seed: int, replication: int) -> int:
     """The integer seed of replication ``r`` of a run seeded ``seed`` (independent streams via SeedSequence)."""
+    import numpy as np
+
     state = np.random.SeedSequence(int(seed), spawn_key=(int(replication),)).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))
 
@@ -102,6 +112,12 @@ def run(
     agent at a time); same rules, same result; ``statistics`` names end-of-run
     statistics of the final state (:data:`sim.model.statistics.STATISTICS`).
     """
+    import pandas as pd
+
+    from .model import BuddyingModel, ReferenceModel
+    from .model.state import State
+    from .model.statistics import STATISTICS, compute
+
     statistics = list(statistics)
     unknown = [s for s in statistics if s not in STATISTICS]
     if unknown:
@@ -142,6 +158,8 @@ def run(
 
 
 def _reference_arrays(model: ReferenceModel) -> dict:
+    import numpy as np
+
     snap = model.snapshot()
     empty = np.zeros(0, np.int64)
     return {

@@ -115,7 +115,10 @@ def outcomes(summary: dict, path: Path, *, title: str) -> Path:
     ax2.set_xlabel("week the outcome was reached")
     ax2.set_ylabel("runs")
     ax2.set_title("When runs bedded in or failed")
-    ax2.legend()
+    if ax2.get_legend_handles_labels()[0]:
+        ax2.legend()
+    else:
+        ax2.text(0.5, 0.5, "no run bedded in or failed", transform=ax2.transAxes, ha="center", color="#878787")
     ax2.grid(alpha=0.3)
     fig.suptitle(title, fontsize=14)
     fig.savefig(path, dpi=110)
