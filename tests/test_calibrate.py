@@ -1,8 +1,6 @@
 """Rejection ABC on the sweep engine: a parameter with a known effect is pulled toward its target."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -64,9 +62,9 @@ def test_bundled_calibration_file_loads():
         ("[target.share_failed]\nvalue = 0.4\nsd = 0\n", "sd = <number > 0>"),
     ],
 )
-def test_bad_calibration_files_are_named(tmp_path, extra, fragment):
+def test_bad_calibration_files_are_named(tmp_path, cli, extra, fragment):
     f = calibration_file(tmp_path, extra)
     with pytest.raises(ScenarioError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("+", r"\+")):
         load_calibration(f)
-    p = subprocess.run([sys.executable, "-m", "sim", "calibrate", f], capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 2 and "Traceback" not in p.stderr
+    code, _, err = cli("calibrate", f, "--out", tmp_path / "out")
+    assert code == 2 and fragment in err

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from sim import PARAMS, __version__, bundled_scenarios, load_scenario
-from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,21 +27,6 @@ def buddysim(*args, cwd=ROOT, env=None):
         env={**os.environ, **(env or {})},
         timeout=300,
     )
-
-
-@pytest.fixture
-def cli(capsys):
-    """The CLI in this process: (exit status, stdout, stderr)."""
-
-    def call(*args):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse's own usage errors and --version
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
 
 
 def test_run_by_name_from_any_folder_writes_summary_series_events_and_figure(tmp_path):
@@ -206,7 +190,6 @@ def test_commands_that_do_not_simulate_import_nothing_heavy(tmp_path):
     Mesa, numba or matplotlib (a fresh interpreter, since this one has loaded everything)."""
     code = f"""
 import sys
-from sim.cli import main
 for argv in (["validate", "baseline", {str(ROOT / "scenarios" / "mixed_messages.toml")!r}], ["params"], ["scenarios"]):
     assert main(argv) == 0, argv
 print("LOADED", sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r})))
