@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -70,10 +71,15 @@ def test_git_hooks_run_the_ruff_that_ci_runs():
 
 @pytest.mark.slow
 def test_the_wheel_ships_the_scenarios_and_runs_outside_the_checkout(tmp_path):
-    """Build the wheel (offline), unpack it as an install would, and use it from a folder with no scenarios/."""
+    """Build the wheel (offline) from a copy of the sources, unpack it as an install would, and use it from a
+    folder with no scenarios/ in it."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "sim", src / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
     dist = tmp_path / "dist"
     p = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", dist, ROOT],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", dist, src],
         capture_output=True,
         text=True,
         timeout=300,
