@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_validation_page_builds_from_its_experiments(tmp_path):
     out, figures, results = tmp_path / "docs" / "validation.md", tmp_path / "figures", tmp_path / "results"
     p = subprocess.run(
