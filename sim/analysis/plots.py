@@ -41,7 +41,10 @@ def trajectories(
     outcome_steps: list[tuple[str, int]] | None = None,
 ) -> Path:
     """Mean trajectory per organisation with a 10-90% band across replications."""
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), sharex=True)
+    # A fixed grid of fixed panels: set margins directly rather than by constrained layout, which takes
+    # about 40% of the figure's time (every `buddysim run` draws this one; benchmarks/bench_cli.py).
+    fig.subplots_adjust(left=0.045, right=0.99, bottom=0.075, top=0.9, wspace=0.24, hspace=0.3)
     reps = series["replication"].nunique() if "replication" in series else 1
     for ax, (metric, label) in zip(axes.flat, PANELS):
         for o in "ab":
