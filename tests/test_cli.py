@@ -190,6 +190,7 @@ def test_commands_that_do_not_simulate_import_nothing_heavy(tmp_path):
     Mesa, numba or matplotlib (a fresh interpreter, since this one has loaded everything)."""
     code = f"""
 import sys
+from sim.cli import main
 for argv in (["validate", "baseline", {str(ROOT / "scenarios" / "mixed_messages.toml")!r}], ["params"], ["scenarios"]):
     assert main(argv) == 0, argv
 print("LOADED", sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r})))
