@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
+import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .analysis.stats import wilson_interval
-from .model.outcomes import OUTCOMES
-from .run import RunResult, describe_event, iter_replications
-from .scenario import PARAMS, SECTIONS, Scenario, ScenarioError, load_scenario
+from .run import describe_event, iter_replications
+from .scenario import PARAMS, SECTIONS, Scenario, ScenarioError, bundled_scenarios, load_scenario
+
+if TYPE_CHECKING:
+    from .run import RunResult
+
+# Start-up time matters here (`buddysim validate` and `params` answer in a fraction of a second): numpy,
+# pandas, the model (Mesa, numba), matplotlib and the analysis libraries are imported inside the commands
+# that use them, never at the top of this module. tests/test_cli.py checks this.
 
 EXIT_USAGE = 2
 
@@ -63,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a scenario (with replications) and write summary, series and figures")
     p.add_argument(
-        "scenario", nargs="?", help="scenario file (.toml); default: all defaults (= scenarios/baseline.toml)"
+        "scenario",
+        nargs="?",
+        help="scenario file (.toml) or the name of a bundled scenario (`buddysim scenarios` lists them); "
+        "default: all defaults (= baseline)",
     )
     p.add_argument("--seed", type=_seed, help="seed (default: the scenario's run.seed)")
     p.add_argument("--replications", "-r", type=_positive_int, default=1, help="number of runs (default 1)")
@@ -87,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("validate", help="check scenario files without running them")
-    p.add_argument("files", nargs="+", help="scenario files (.toml)")
+    p.add_argument("files", nargs="+", help="scenario files (.toml) or bundled scenario names")
 
     p = sub.add_parser("params", help="list every parameter with default, unit, range and description")
     p.add_argument("--section", choices=SECTIONS, help="only this section")
@@ -208,13 +216,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--setup-only", action="store_true", help="install the browser assets for offline use, then exit")
 
     p = sub.add_parser("scenarios", help="list the bundled scenarios and the question each asks")
-    p.add_argument("--dir", type=Path, default=Path("scenarios"), help="folder of scenarios (default: scenarios)")
+    p.add_argument("--dir", type=Path, help="list the .toml scenarios of this folder instead of the bundled ones")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        status = _dispatch(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return status
+    except BrokenPipeError:
+        # The reader went away (`buddysim params | head`): not an error. Point stdout at /dev/null so that
+        # the interpreter's final flush does not raise again, and exit as a program killed by SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return {
             "run": cmd_run,
@@ -237,107 +258,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # --- run -------------------------------------------------------------------------------
-def summarise(results: list[RunResult], scenario: Scenario, seed: int, interrupted: bool = False) -> dict:
-    n = len(results)
-    runs = [r.summary() for r in results]
-    shares = {}
-    for kind in OUTCOMES:
-        k = sum(r.outcome == kind for r in results)
-        lo, hi = wilson_interval(k, n)
-        shares[kind] = {"runs": k, "share": k / n if n else math.nan, "ci95": [lo, hi]}
-    timing = {}
-    for kind in ("bedded_in", "failed"):
-        steps = sorted(r.outcome_step for r in results if r.outcome == kind)
-        if steps:
-            q = statistics.quantiles(steps, n=4, method="inclusive") if len(steps) > 1 else [steps[0]] * 3
-            timing[kind] = {
-                "median_week": statistics.median(steps),
-                "iqr_weeks": [q[0], q[2]],
-                "first_week": steps[0],
-                "last_week": steps[-1],
-            }
-    return {
-        "buddysim_version": __version__,
-        "scenario": scenario.name,
-        "scenario_file": scenario.source or None,
-        "scenario_changes": scenario.changes,
-        "seed": seed,
-        "replications": n,
-        "interrupted": interrupted,
-        "steps": scenario["run.steps"],
-        "shares": shares,
-        "timing": timing,
-        "interval_method": "Wilson score interval, 95%",
-        "runs": runs,
-    }
-
-
-def write_outputs(out: Path, results: list[RunResult], summary: dict, plots: bool) -> list[Path]:
-    import pandas as pd
-
-    from .analysis import plots as figures
-
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{out}: cannot create the output folder ({exc.strerror})") from None
-    written = []
-    path = out / "summary.json"
-    path.write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
-    written.append(path)
-    frames = []
-    for i, r in enumerate(results):
-        f = r.series.copy()
-        f.insert(0, "seed", r.seed)
-        f.insert(0, "replication", i)
-        frames.append(f)
-    series = pd.concat(frames, ignore_index=True)
-    path = out / "series.parquet"
-    series.to_parquet(path, index=False)
-    written.append(path)
-    rows = [
-        {
-            "replication": i,
-            "seed": r.seed,
-            "step": e["step"],
-            "kind": e["kind"],
-            "org": e["org"],
-            "detail": json.dumps({k: v for k, v in e.items() if k not in ("step", "kind", "org")}),
-        }
-        for i, r in enumerate(results)
-        for e in r.events
-    ]
-    path = out / "events.csv"
-    pd.DataFrame(rows, columns=["replication", "seed", "step", "kind", "org", "detail"]).to_csv(path, index=False)
-    written.append(path)
-    if plots:
-        sc = results[0].scenario
-        thresholds = {
-            "bed_in_trust": sc["outcome.bed_in_trust"],
-            "bed_in_adoption": sc["outcome.bed_in_adoption"],
-            "fail_floor": sc["outcome.fail_floor"],
-        }
-        decided = [(r.outcome, r.outcome_step) for r in results if r.outcome_step is not None]
-        written.append(
-            figures.trajectories(
-                series,
-                out / "trajectories.png",
-                title=f"Scenario: {sc.name}",
-                thresholds=thresholds,
-                outcome_steps=decided,
-            )
-        )
-        if len(results) > 1:
-            written.append(figures.outcomes(summary, out / "outcomes.png", title=f"Scenario: {sc.name}"))
-    return written
-
-
-def _json_default(x):
-    if hasattr(x, "item"):
-        return x.item()
-    raise TypeError(type(x).__name__)
-
-
 def _describe_single(r: RunResult) -> list[str]:
     f = r.final
     lines = []
@@ -387,6 +307,8 @@ def _describe_single(r: RunResult) -> list[str]:
 
 
 def _describe_many(summary: dict) -> list[str]:
+    from .model.outcomes import OUTCOMES
+
     n = summary["replications"]
     lines = [f"Outcomes of {n} runs (95% Wilson intervals):"]
     for kind in OUTCOMES:
@@ -411,6 +333,10 @@ def cmd_run(args) -> int:
     out = args.out or Path("results") / scenario.name
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder (--out needs a folder)")
+    try:  # before the runs, so that nothing computed is lost to an unusable folder
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
     progress = None
     if args.replications > 1 and not args.quiet:
         from tqdm import tqdm
@@ -440,10 +366,15 @@ def cmd_run(args) -> int:
         if not results:
             return 130
     elapsed = time.perf_counter() - t0
-    summary = summarise(results, scenario, seed, interrupted)
+    from .analysis import runfolder
+
+    summary = runfolder.summarise(results, scenario, seed, interrupted)
     if posterior_note:
         summary["posterior"] = {"file": str(args.posterior), "note": posterior_note}
-    written = write_outputs(out, results, summary, plots=not args.no_plots)
+    try:
+        written = runfolder.write(out, results, summary, figures=not args.no_plots)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the results ({exc.strerror or exc})") from None
     if args.quiet:
         if len(results) == 1:
             r = results[0]
@@ -793,13 +724,21 @@ def cmd_params(args) -> int:
 
 
 def cmd_scenarios(args) -> int:
-    files = sorted(Path(args.dir).glob("*.toml"))
+    if args.dir is None:
+        files = bundled_scenarios()
+        where = "bundled"
+    else:
+        files = {f.stem: f for f in sorted(Path(args.dir).glob("*.toml"))}
+        where = str(args.dir)
     if not files:
-        raise UsageError(f"{args.dir}: no .toml scenario files here")
-    for f in files:
+        raise UsageError(f"{where}: no .toml scenario files here")
+    width = max(len(name) for name in files) + 2
+    for name, f in files.items():
         sc = load_scenario(f)
         question = sc.description.splitlines()[0] if sc.description else ""
-        print(f"{f!s:45s} {question}")
+        print(f"{name:{width}s}{question}")
+    if args.dir is None:
+        print(f"\nRun one with `buddysim run NAME`; the files are in {next(iter(files.values())).parent}")
     return 0
 
 

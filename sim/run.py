@@ -7,13 +7,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from .model import ENGINES, Simulation
-from .model.statistics import STATISTICS, compute
 from .scenario import Scenario
+
+if TYPE_CHECKING:  # imported where used: `import sim` and the light CLI commands stay fast
+    import pandas as pd
 
 
 @dataclass
@@ -43,6 +42,8 @@ class RunResult:
 
     def summary(self) -> dict:
         """A JSON-ready summary: outcome, timing, end-of-run metrics and event counts."""
+        import numpy as np
+
         kinds: dict[str, int] = {}
         for e in self.events:
             kinds[e["kind"]] = kinds.get(e["kind"], 0) + 1
@@ -70,6 +71,8 @@ class RunResult:
         }
 
     def events_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.events, columns=None if self.events else ["step", "kind", "org"])
 
 
@@ -127,6 +130,8 @@ def _without_docs_and_types(tree):
 
 def replication_seed(seed: int, replication: int) -> int:
     """The integer seed of replication ``r`` of a run seeded ``seed`` (independent streams via SeedSequence)."""
+    import numpy as np
+
     state = np.random.SeedSequence(int(seed), spawn_key=(int(replication),)).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))
 
@@ -147,6 +152,11 @@ def run(
     ``"reference"`` (one agent at a time): same rules, same random numbers, same result; ``statistics`` names end-of-run
     statistics of the final state (:data:`sim.model.statistics.STATISTICS`).
     """
+    import pandas as pd
+
+    from .model import ENGINES, Simulation
+    from .model.statistics import STATISTICS, compute
+
     statistics = list(statistics)
     unknown = [s for s in statistics if s not in STATISTICS]
     if unknown:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,16 @@ def _fmt(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-def _p(section, name, default, unit, doc, low=None, high=None, choices=None):
+def _p(
+    section: str,
+    name: str,
+    default: Any,
+    unit: str,
+    doc: str,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Param:
     return Param(section, name, default, unit, doc, low, high, choices)
 
 
@@ -314,7 +323,7 @@ class Scenario(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
     def __len__(self) -> int:
@@ -323,16 +332,16 @@ class Scenario(Mapping[str, Any]):
     def __repr__(self) -> str:
         return f"Scenario({self.name!r}, changes={self.changes!r})"
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Scenario) and self._values == other._values
 
-    __hash__ = None  # mutable-looking mapping semantics; not hashable
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking mapping semantics; not hashable
 
     @property
     def changes(self) -> dict[str, Any]:
         return {k: v for k, v in self._values.items() if v != PARAM_BY_KEY[k].default}
 
-    def replace(self, changes: Mapping[str, Any] | None = None, **kw) -> Scenario:
+    def replace(self, changes: Mapping[str, Any] | None = None, **kw: Any) -> Scenario:
         """A new scenario with ``changes`` (dotted keys) applied; ``kw`` may use ``section__name``."""
         values = dict(self._values)
         for key, value in {**(changes or {}), **{k.replace("__", "."): v for k, v in kw.items()}}.items():
@@ -488,15 +497,55 @@ def scenario_from_toml(text: str, *, source: str = "<string>", name: str | None 
     return Scenario(_flatten(source, doc), name=name or "<string>", source=source, description=description)
 
 
+#: The scenarios that ship with buddysim, as package data (in a source checkout, ``scenarios/`` links here).
+BUNDLED_DIR = Path(__file__).resolve().parent / "scenarios"
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """The bundled scenarios, name -> file, in name order: what ``buddysim scenarios`` lists and the UI offers.
+
+    Found inside the installed package, so this works from any folder and from a wheel.
+    """
+    return {p.stem: p for p in sorted(BUNDLED_DIR.glob("*.toml"))}
+
+
+def _bare_name(spec: Path) -> str | None:
+    """The scenario name ``spec`` could stand for (``baseline`` or ``baseline.toml``), or None if it has a folder."""
+    if len(spec.parts) != 1 or spec.suffix not in ("", ".toml"):
+        return None
+    return spec.stem if spec.suffix else spec.name
+
+
+def scenario_path(spec: str | Path) -> Path:
+    """The file that a scenario argument names: an existing file as given; otherwise, for a bare name
+    (``baseline`` or ``baseline.toml``) a bundled scenario of that name; otherwise ``spec`` unchanged
+    (for :func:`load_scenario` to report)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    name = _bare_name(path)
+    bundled = bundled_scenarios()
+    if name is not None and name in bundled:
+        return bundled[name]
+    return path
+
+
 def load_scenario(path: str | Path | None = None, **changes: Any) -> Scenario:
-    """Load a scenario file (``None`` = all defaults), then apply ``section__name=value`` changes."""
+    """Load a scenario file or a bundled scenario by name (``None`` = all defaults), then apply
+    ``section__name=value`` changes."""
     if path is None:
         sc = Scenario(name="defaults")
     else:
-        path = Path(path)
+        path = scenario_path(path)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
+            name = _bare_name(path)
+            if name is not None:
+                hint = did_you_mean(name, bundled_scenarios()) or " (`buddysim scenarios` lists them)"
+                raise ScenarioError(
+                    str(path), None, f"no such file, and no bundled scenario of that name{hint}"
+                ) from None
             raise ScenarioError(str(path), None, "no such file") from None
         except IsADirectoryError:
             raise ScenarioError(str(path), None, "is a directory, expected a .toml scenario file") from None

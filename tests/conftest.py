@@ -23,11 +23,32 @@ SMALL = {
 
 
 @pytest.fixture
+def cli(capsys):
+    """``buddysim ARGS`` in this process: returns (exit status, stdout, stderr).
+
+    For checking a command's output and its error messages, where a fresh interpreter adds only start-up
+    time; an exception escaping ``main`` (what a user would see as a traceback) fails the test.
+    """
+    from sim.cli import main
+
+    def call(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's own usage errors, --help and --version
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call
+
+
+@pytest.fixture
 def small() -> Scenario:
     """A small, fast scenario with every mechanism on and plenty of cross-organisation ties."""
     return Scenario(SMALL, name="small")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
     """Compile (or load) the compiled engine's kernel once, before any test starts a subprocess or worker:
     they then load it from numba's on-disk cache instead of compiling it side by side."""

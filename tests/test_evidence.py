@@ -1,7 +1,5 @@
 """The briefing's claims as paired experiments: loading, judging, and the command."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -33,7 +31,13 @@ def test_bundled_claims_cover_the_briefing():
         assert set(c.with_) == set(c.without), f"{c.id}: both arms must set the same parameters"
 
 
-def test_a_certain_effect_holds_and_its_opposite_is_contradicted(tmp_path):
+#: The planted effect: goodwill and co-design against rivalry and competition, over two years. With 30 runs
+#: per arm the "with" arm beds in 20-29 times and the "without" arm 0-1 times for every seed from 0 to 19
+#: (measured), so the verdicts below do not depend on the seed chosen.
+PLANTED = {**SMALL, "run.steps": 104}
+
+
+def judge_planted_claims(tmp_path, seed):
     f = tmp_path / "claims.toml"
     f.write_text(
         """
@@ -77,7 +81,11 @@ direction = "higher"
 "mechanisms.unions" = true
 """.replace("%s", (ROOT / "scenarios" / "place_based_goodwill.toml").as_posix())
     )
-    table = check_claims(load_claims(f), replications=30, seed=3, changes=SMALL)
+    return check_claims(load_claims(f), replications=30, seed=seed, changes=PLANTED)
+
+
+def test_a_certain_effect_holds_and_its_opposite_is_contradicted(tmp_path):
+    table = judge_planted_claims(tmp_path, seed=3)
     verdicts = dict(zip(table["id"], table["verdict"]))
     assert verdicts == {"goodwill": "holds", "goodwill_backwards": "contradicted", "nothing": "not shown"}
     nothing = table[table["id"] == "nothing"].iloc[0]
@@ -85,7 +93,7 @@ direction = "higher"
     assert "**holds**" in to_markdown(table)
 
 
-def test_bad_claims_files_are_named(tmp_path):
+def test_bad_claims_files_are_named(tmp_path, cli):
     f = tmp_path / "claims.toml"
     f.write_text(
         '[[claim]]\nid = "x"\nclaim = "x"\nbriefing = "x"\nmeasure = "bedded"\ndirection = "higher"\n'
@@ -97,8 +105,6 @@ def test_bad_claims_files_are_named(tmp_path):
         '[[claim]]\nid = "x"\nclaim = "x"\nbriefing = "x"\nmeasure = "failed"\ndirection = "higher"\n'
         '[claim.with]\n"system.competiton" = 1.0\n[claim.without]\n'
     )
-    p = subprocess.run(
-        [sys.executable, "-m", "sim", "evidence", f, "-r", "2"], capture_output=True, text=True, cwd=ROOT
-    )
-    assert p.returncode == 2 and "system.competiton" in p.stderr and "did you mean" in p.stderr
-    assert "Traceback" not in p.stderr
+    code, _, err = cli("evidence", f, "-r", 2, "--out", tmp_path / "out")
+    assert code == 2 and "system.competiton" in err and "did you mean" in err
+    assert not (tmp_path / "out").exists()

@@ -34,6 +34,8 @@ D, MU = "culture.confidence_bound", "culture.convergence"
 COLOURS = {0.5: "#045a8d", 0.3: "#74a9cf", 0.1: "#d95f02", 200: "#fdae6b", 1000: "#045a8d", 4000: "#023858"}
 #: Rate-equation settings for every prediction below (and the resolution check).
 RATE = dict(cells_per_bound=40, t_end=2000.0, dt=0.2)
+#: Bootstrap resamples behind each threshold's interval (build.py --quick lowers it: a pipeline check).
+BOOTSTRAP = 300
 
 
 # --- 1. Deffuant et al.: major clusters against d --------------------------------------------------------
@@ -79,7 +81,9 @@ def deffuant(results: Path, workers: int | None) -> dict:
 
 
 # --- 2. Ben-Naim et al.: the bifurcation from consensus to two parties ------------------------------------
-def logistic_d50(d: np.ndarray, y: np.ndarray, n_boot: int = 300, seed: int = 0) -> tuple[float, float, float, float]:
+def logistic_d50(
+    d: np.ndarray, y: np.ndarray, n_boot: int | None = None, seed: int = 0
+) -> tuple[float, float, float, float]:
     """Maximum-likelihood logistic fit of consensus (0/1) on d: (d50, 95% bootstrap interval, 10-90% width)."""
 
     def fit(d, y):
@@ -92,6 +96,7 @@ def logistic_d50(d: np.ndarray, y: np.ndarray, n_boot: int = 300, seed: int = 0)
         ).x
 
     a, log_s = fit(d, y)
+    n_boot = BOOTSTRAP if n_boot is None else n_boot
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(d == v) for v in np.unique(d)]
     boots = []

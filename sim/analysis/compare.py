@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,8 @@ import pandas as pd
 
 from ..model.outcomes import BEDDED_IN, FAILED, OUTCOMES
 from ..run import run_replications
-from ..scenario import ScenarioError, load_scenario
+from ..scenario import load_scenario
+from . import runfolder
 from .stats import bootstrap_ci, bootstrap_diff, newcombe_interval, quartiles, verdict, wilson_interval
 
 END_METRICS = (
@@ -70,10 +70,7 @@ def sample_from_results(results, name: str, source: str) -> Sample:
 
 
 def sample_from_folder(folder: Path) -> Sample:
-    summary_path = folder / "summary.json"
-    if not summary_path.exists():
-        raise ScenarioError(str(folder), None, "not a result folder of `buddysim run` (no summary.json)")
-    summary = json.loads(summary_path.read_text())
+    summary = runfolder.read_summary(folder)
     rows = [
         {
             "replication": i,
@@ -84,7 +81,7 @@ def sample_from_folder(folder: Path) -> Sample:
         }
         for i, r in enumerate(summary["runs"])
     ]
-    series = pd.read_parquet(folder / "series.parquet") if (folder / "series.parquet").exists() else None
+    series = runfolder.read_series(folder)
     return Sample(summary.get("scenario") or folder.name, pd.DataFrame(rows), series, str(folder))
 
 

@@ -41,7 +41,10 @@ def trajectories(
     outcome_steps: list[tuple[str, int]] | None = None,
 ) -> Path:
     """Mean trajectory per organisation with a 10-90% band across replications."""
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), sharex=True)
+    # A fixed grid of fixed panels: set margins directly rather than by constrained layout, which takes
+    # about 40% of the figure's time (every `buddysim run` draws this one; benchmarks/bench_cli.py).
+    fig.subplots_adjust(left=0.045, right=0.99, bottom=0.075, top=0.9, wspace=0.24, hspace=0.3)
     reps = series["replication"].nunique() if "replication" in series else 1
     for ax, (metric, label) in zip(axes.flat, PANELS):
         for o in "ab":
@@ -115,7 +118,10 @@ def outcomes(summary: dict, path: Path, *, title: str) -> Path:
     ax2.set_xlabel("week the outcome was reached")
     ax2.set_ylabel("runs")
     ax2.set_title("When runs bedded in or failed")
-    ax2.legend()
+    if ax2.get_legend_handles_labels()[0]:
+        ax2.legend()
+    else:
+        ax2.text(0.5, 0.5, "no run bedded in or failed", transform=ax2.transAxes, ha="center", color="#878787")
     ax2.grid(alpha=0.3)
     fig.suptitle(title, fontsize=14)
     fig.savefig(path, dpi=110)

@@ -12,7 +12,6 @@ import pandas as pd
 
 from ..model.outcomes import OUTCOMES
 from ..sweep.design import load_saved_experiment
-from . import plots
 from .stats import wilson_interval
 
 SECTIONS = (
@@ -61,6 +60,8 @@ def _note(text: str) -> str:
 
 
 def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
+    from . import plots  # matplotlib only when a report is drawn
+
     folder = Path(folder)
     out = Path(out) if out else folder / "report.html"
     exp = load_saved_experiment(folder)
