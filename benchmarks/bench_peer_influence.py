@@ -7,7 +7,7 @@ The model runs the docking scenario of docs/validation.md (only the peer-influen
 each week a random perfect matching of all staff, N/2 encounters) as a whole model would: state, kernel call,
 metrics and outcome every week. The floor is the same work written as one tight numba loop (a Fisher-Yates
 shuffle with numba's generator, then the bounded-confidence update of each pair) with nothing else. Each
-measurement runs in a fresh subprocess pinned to one core; versions alternate within every round; min and
+measurement runs in a fresh subprocess pinned to one core and is timed in CPU time of its thread (steadier than wall time on a shared machine); versions alternate within every round; min and
 median over rounds; the ratio model/floor is taken per round.
 """
 
@@ -38,7 +38,7 @@ warm_up()
 make = (lambda: sim.Simulation(sc, 1)) if hasattr(sim, "Simulation") else (
     lambda: sim.BuddyingModel(sc, 1, agent_views=False, engine="compiled"))
 m = make()
-t0 = time.perf_counter(); m.run_to_end(); t1 = time.perf_counter()
+t0 = time.thread_time(); m.run_to_end(); t1 = time.thread_time()
 print(json.dumps({"ns": (t1 - t0) / (weeks * ((n + 2) // 2)) * 1e9, "file": sim.__file__}))
 """
 
@@ -67,7 +67,7 @@ n, n_weeks = int(sys.argv[1]), int(sys.argv[2])
 rng = np.random.default_rng(1)
 x = rng.random(n)
 weeks(rng, x.copy(), 0.3, 0.3, 1)
-t0 = time.perf_counter(); weeks(rng, x, 0.3, 0.3, n_weeks); t1 = time.perf_counter()
+t0 = time.thread_time(); weeks(rng, x, 0.3, 0.3, n_weeks); t1 = time.thread_time()
 print(json.dumps({"ns": (t1 - t0) / (n_weeks * (n // 2)) * 1e9}))
 """
 
