@@ -123,8 +123,8 @@ def week_source() -> str:
             f"            ev[r, 0] = {k}",
         ]
     tail = [
-        "    measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, l_rel, x_u.size,",
-        "                  measured)",
+        "    measure_state(n_a, staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, l_rel,",
+        "                  x_u.size, measured)",
         f"    return {', '.join(returned) if returned else 'None'}" + ("," if len(returned) == 1 else ""),
         "",
     ]
@@ -245,6 +245,7 @@ class CompiledEngine:
     def initial_metrics(self) -> dict:
         st = self.state
         measure_state(
+            self.world.n_a,
             st.staff,
             self.metric_rows,
             st.adopted,

@@ -14,6 +14,7 @@ from functools import cache
 import numpy as np
 
 from .jit import cached_kernel
+from .layout import org_count, org_sum
 from .mechanisms import declarations, staff_variables
 from .state import WORLD_VARIABLES
 
@@ -105,38 +106,25 @@ def __getattr__(name):  # module-level lazy constants
 
 
 @cached_kernel
-def measure_state(staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, l_rel, n_ties, out):
+def measure_state(n_a, staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, l_rel, n_ties, out):
     """Org means over the staff in post (attitude rows, then adoption), board commitment, interim seats,
     headcounts, cross ties and the executives' mean relationship, into ``out`` (the first
-    :func:`measured_size` metrics, in order)."""
+    :func:`measured_size` metrics, in order). A's staff are rows ``:n_a``, B's the rest."""
     n = org.size
     k = metric_rows.size
     heads = np.zeros(2)
     for i in range(n):
         if present[i]:
-            heads[org[i]] += 1.0
+            heads[0 if i < n_a else 1] += 1.0
     j = 0
-    for r in range(k + 1):  # one pass per attitude (rows are contiguous), then adoption
-        sum_a = 0.0
-        sum_b = 0.0
-        if r < k:
-            row = staff[metric_rows[r]]
-            for i in range(n):
-                if present[i]:
-                    if org[i] == 0:
-                        sum_a += row[i]
-                    else:
-                        sum_b += row[i]
-        else:
-            for i in range(n):
-                if present[i] and adopted[i]:
-                    if org[i] == 0:
-                        sum_a += 1.0
-                    else:
-                        sum_b += 1.0
-        out[j] = sum_a / heads[0]
-        out[j + 1] = sum_b / heads[1]
+    for r in range(k):
+        row = staff[metric_rows[r]]
+        out[j] = org_sum(row, present, 0, n_a) / heads[0]
+        out[j + 1] = org_sum(row, present, n_a, n) / heads[1]
         j += 2
+    out[j] = org_count(adopted, present, 0, n_a) / heads[0]
+    out[j + 1] = org_count(adopted, present, n_a, n) / heads[1]
+    j += 2
     k_seats = l_org.size // 2
     board_a = 0.0
     board_b = 0.0

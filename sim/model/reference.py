@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import streams
-from .layout import Group, Mechanism, detail_value, running_sum
+from .layout import Group, Mechanism, detail_value, lane_sum, running_sum
 from .mechanisms import declarations, modules, staff_variables
 from .mechanisms.staff_turnover import NEWCOMER_SITE
 from .metrics import assemble, measured_size, metric_rows
@@ -190,13 +190,14 @@ class ReferenceEngine:
         j = 0
         here = [p for p in self.people if p.present]
         heads = [sum(1 for p in here if p.org == o) for o in (0, 1)]
+        first = (0, self.world.n_a)
         for k in list(rows) + [None]:
             name = None if k is None else self.attitudes[k].name
             for o in (0, 1):
-                total = 0.0
-                for p in here:
-                    if p.org == o:
-                        total += (1.0 if p.adopted else 0.0) if name is None else getattr(p, name)
+                if name is None:
+                    total = float(sum(1 for p in here if p.org == o and p.adopted))
+                else:
+                    total = lane_sum(((p.index, getattr(p, name)) for p in here if p.org == o), first[o])
                 measured[j] = total / heads[o]
                 j += 1
         for o in (0, 1):

@@ -48,7 +48,7 @@ import numpy as np
 
 from .. import streams
 from ..jit import inline_kernel, kernel
-from ..layout import Event, Mechanism, choice, derived, emit, running_sum
+from ..layout import Event, Mechanism, choice, derived, emit, lane_sum, org_sum, running_sum
 from ..params import ROLE_MANAGERIAL, SCOPES, logit, weekly_prob
 from ..state import W
 from .competition import competition, takeover_a
@@ -146,7 +146,7 @@ def scaled_prob(p_week, scale):
 
 
 @kernel
-def step(t, n_a, p, keys, counts, ev, n_ev, org, role, culture, tp, tl, fatigue, l_org, l_commit, l_rel, inc_ptr,
+def step(t, n_a, p, keys, counts, ev, n_ev, org, role, culture, tp, tl, fatigue, present, l_org, l_commit, l_rel, inc_ptr,
          nbr, x_u, x_v, x_w, world):  # fmt: skip
     n = org.size
     gain = p[P.trust_gain]
@@ -172,15 +172,8 @@ def step(t, n_a, p, keys, counts, ev, n_ev, org, role, culture, tp, tl, fatigue,
     if active and streams.uniform(streams.week_key(keys[D.board_meet], t), 0) < scaled_prob(
         p[P.board_meet_prob], scale
     ):
-        c_a = 0.0
-        c_b = 0.0
-        for i in range(n):
-            if org[i] == 0:
-                c_a += culture[i]
-            else:
-                c_b += culture[i]
-        c_a /= n_a
-        c_b /= n - n_a
+        c_a = org_sum(culture, present, 0, n_a) / n_a
+        c_b = org_sum(culture, present, n_a, n) / (n - n_a)
         rel = 0.0
         for s in range(l_org.size):
             rel += l_rel[s]
@@ -321,7 +314,8 @@ def reference(m, t) -> None:
     else:
         z0 = v.context_logit
     if active and m.uniform(MECHANISM, "board_meet", t, 0) < _scaled_prob(v.board_meet_prob, scale):
-        culture = [running_sum(p.culture for p in people if p.org == o) for o in (0, 1)]
+        culture = [lane_sum(((p.index, p.culture) for p in people if p.org == o and p.present), lo)
+                   for o, lo in ((0, 0), (1, m.world.n_a))]  # fmt: skip
         culture = [culture[0] / m.world.n_a, culture[1] / (n - m.world.n_a)]
         rel = running_sum(ld.rel for ld in m.leaders) / len(m.leaders)
         zb = z0 - v.success_distance_weight * abs(culture[0] - culture[1]) + v.relationship_weight * (rel - 0.5)

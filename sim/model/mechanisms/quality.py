@@ -22,7 +22,7 @@ No randomness.
 from __future__ import annotations
 
 from ..jit import inline_kernel, kernel
-from ..layout import Mechanism, running_sum
+from ..layout import Mechanism, lane_sum, org_count, org_sum
 from ..state import W
 
 MECHANISM = Mechanism(
@@ -80,17 +80,10 @@ def step(n_a, p, org, culture, fatigue, adopted, present, l_org, l_vacant, world
     for o in range(2):
         lo = 0 if o == 0 else n_a
         hi = n_a if o == 0 else n
-        head = 0.0
-        c = 0.0
-        f = 0.0
-        a = 0.0
-        for i in range(lo, hi):
-            if present[i]:
-                head += 1.0
-                c += culture[i]
-                f += fatigue[i]
-                if adopted[i]:
-                    a += 1.0
+        head = org_count(present, present, lo, hi)
+        c = org_sum(culture, present, lo, hi)
+        f = org_sum(fatigue, present, lo, hi)
+        a = org_count(adopted, present, lo, hi)
         permanent = 0.0
         for s in range(o * k, (o + 1) * k):
             if not l_vacant[s]:
@@ -113,9 +106,10 @@ def reference(m, t) -> None:
         staff = [p for p in m.people if p.org == o]
         here = [p for p in staff if p.present]
         head = float(len(here))
-        adoption = running_sum(1.0 for p in here if p.adopted) / head
-        culture = running_sum(p.culture for p in here) / head
-        fatigue = running_sum(p.fatigue for p in here) / head
+        lo = 0 if o == 0 else m.world.n_a
+        adoption = float(sum(1 for p in here if p.adopted)) / head
+        culture = lane_sum(((p.index, p.culture) for p in here), lo) / head
+        fatigue = lane_sum(((p.index, p.fatigue) for p in here), lo) / head
         leadership = sum(1 for ld in m.leaders if ld.org == o and not ld.vacant) / seats
         sickness = min(1.0, v.sickness_base + v.sickness_fatigue * fatigue)
         staffing = (head / len(staff)) * (1.0 - sickness)

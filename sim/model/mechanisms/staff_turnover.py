@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import streams
 from ..jit import kernel
-from ..layout import Mechanism, derived, running_sum
+from ..layout import Mechanism, derived, lane_sum, org_count, org_sum
 from ..params import WEEKS_PER_YEAR, target_headcount
 
 MECHANISM = Mechanism(
@@ -83,20 +83,8 @@ def step(
     n = org.size
     h_leave = streams.week_key(keys[D.leave], t)
     # socialisation targets: each organisation's mean culture over the staff in post, before anyone leaves
-    sum_a = 0.0
-    sum_b = 0.0
-    head_a = 0.0
-    head_b = 0.0
-    for i in range(n):
-        if present[i]:
-            if org[i] == 0:
-                sum_a += culture[i]
-                head_a += 1.0
-            else:
-                sum_b += culture[i]
-                head_b += 1.0
-    mean_a = sum_a / head_a
-    mean_b = sum_b / head_b
+    mean_a = org_sum(culture, present, 0, n_a) / org_count(present, present, 0, n_a)
+    mean_b = org_sum(culture, present, n_a, n) / org_count(present, present, n_a, n)
     leave = np.zeros(n, np.bool_)
     n_left_a = 0
     n_left_b = 0
@@ -181,9 +169,9 @@ def reference(m, t) -> None:
     v = m.values(MECHANISM)
     people = m.people
     mean = []
-    for o in (0, 1):
+    for o, lo in ((0, 0), (1, m.world.n_a)):
         here = [p for p in people if p.org == o and p.present]
-        mean.append(running_sum(p.culture for p in here) / len(here))
+        mean.append(lane_sum(((p.index, p.culture) for p in here), lo) / len(here))
     leavers = []
     for p in people:
         lam = v.leave_rate_week * math.exp(
