@@ -70,12 +70,17 @@ class Message:
     kind: str = "warning"  # warning | error | info
 
 
+#: What a guarded handler returns when it refused a value (the control then shows its old value again).
+REFUSED = object()
+
+
 def guard(set_message, what: str, fn):
     """``fn`` as a control's handler: refusals become a message, errors are logged and reported briefly."""
 
     def handler(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            fn(*args, **kwargs)
+            return None
         except SettingError as exc:
             set_message(Message(public_message(exc), "warning"))
         except Exception as exc:  # the page never shows a traceback; the server's log has it
@@ -88,9 +93,32 @@ def guard(set_message, what: str, fn):
                     "error",
                 )
             )
-        return None
+        return REFUSED
 
     return handler
+
+
+@solara.component
+def Field(widget, value, on_value, **props):
+    """A value control (``rv.Slider``, ``rv.Select``, ``rv.BtnToggle`` ...) whose refused values do not stick.
+
+    The browser's copy of a control holds whatever was sent, even a forged 1e9 that a slider would then
+    clamp to its end and send back as a real move. When ``on_value`` refuses (returns ``REFUSED``), the
+    control is set back to ``value``; a value equal to ``value`` is no change and is not passed on.
+    """
+    holder = solara.use_ref(None)
+
+    def handle(new):
+        if new == value and type(new) is type(value):
+            return
+        if on_value(new) is REFUSED and holder.current is not None:
+            try:
+                solara.get_widget(holder.current).v_model = value
+            except Exception:  # the control is gone (a rebuild): nothing to set back
+                log.debug("could not reset a refused control", exc_info=True)
+
+    holder.current = widget(v_model=value, on_v_model=handle, **props)
+    return holder.current
 
 
 # --- the page ---------------------------------------------------------------------------------------
@@ -212,6 +240,11 @@ def Demo():
             apply([current[0]], lesson_id)
             set_editing(0)
 
+    def on_editing(index):
+        if index not in (0, 1) or isinstance(index, bool):
+            raise SettingError("Setting: expected 1 or 2")
+        set_editing(index)
+
     def on_copy():
         current = session.settings
         if len(current) > 1:
@@ -228,7 +261,7 @@ def Demo():
         "seed": guard(set_message, "setting the seed", on_seed),
         "compare": guard(set_message, "switching the comparison", on_compare),
         "copy": guard(set_message, "copying setting 1", on_copy),
-        "editing": guard(set_message, "choosing a setting", lambda i: set_editing(int(i) if i in (0, 1) else 0)),
+        "editing": guard(set_message, "choosing a setting", on_editing),
         "about": guard(set_message, "opening About", lambda: set_about(True)),
     }
 
@@ -246,11 +279,12 @@ def help_line(text: str, cls: str = ""):
 
 def select(label, value, items, on_value, help, cls):
     with solara.Div(classes=["bs-control", cls]):
-        rv.Select(
+        Field(
+            rv.Select,
+            value,
+            on_value,
             label=label,
-            v_model=value,
             items=items,
-            on_v_model=on_value,
             dense=True,
             outlined=True,
             hide_details=True,
@@ -288,13 +322,15 @@ def Controls(settings: list, editing: int, lessons: list, lesson_id, handlers: d
         if len(settings) > 1:
             with solara.Div(classes=["bs-control", "bs-editing"]):
                 with solara.Row(gap="6px"):
-                    solara.ToggleButtonsSingle(
-                        value=side,
-                        values=[0, 1],
-                        on_value=handlers["editing"],
+                    Field(
+                        rv.BtnToggle,
+                        side,
+                        handlers["editing"],
+                        mandatory=True,
+                        dense=True,
                         children=[
-                            solara.Button("Setting 1 (solid)", value=0, classes=["bs-side1"]),
-                            solara.Button("Setting 2 (dashed)", value=1, classes=["bs-side2"]),
+                            rv.Btn(children=["Setting 1 (solid)"], class_="bs-side1", small=True),
+                            rv.Btn(children=["Setting 2 (dashed)"], class_="bs-side2", small=True),
                         ],
                     )
                     solara.Button(
@@ -319,9 +355,10 @@ def Controls(settings: list, editing: int, lessons: list, lesson_id, handlers: d
             shown = lv.show(value)
             with solara.Div(classes=["bs-control", "bs-lever"], attributes={"data-key": lv.key}):
                 solara.Div(children=[f"{lv.label}: {shown}"], classes=["bs-lever-label"])
-                rv.Slider(
-                    v_model=value,
-                    on_v_model=handlers["lever"][lv.key],
+                Field(
+                    rv.Slider,
+                    value,
+                    handlers["lever"][lv.key],
                     min=low,
                     max=high,
                     step=lv.step,
@@ -331,14 +368,44 @@ def Controls(settings: list, editing: int, lessons: list, lesson_id, handlers: d
                 )
                 help_line(lv.help)
         select("Trade unions", current.union_stance, list(union_choices()), handlers["union"], UNION_HELP, "bs-unions")
-        with solara.Div(classes=["bs-control", "bs-seed"]):
-            solara.InputText(
-                label="Seed",
-                value=str(current.seed),
-                on_value=handlers["seed"],
-                continuous_update=False,
-            )
-            help_line("Same seed and settings, same run; another seed, another possible history.")
+        SeedField(current.seed, handlers["seed"])
+
+
+@solara.component
+def SeedField(seed: int, on_seed):
+    """The seed box: applied as typed (a whole number starts the run again), refused in place otherwise."""
+    text, set_text = solara.use_state(str(seed))
+    error, set_error = solara.use_state("")
+    shown = solara.use_ref(seed)
+    if shown.current != seed:  # a lesson or the address changed the seed
+        shown.current = seed
+        if text != str(seed):
+            set_text(str(seed))
+            set_error("")
+
+    def on_text(value):
+        value = "" if value is None else str(value)
+        set_text(value)
+        try:
+            new = DemoSettings().with_seed(value).seed
+        except SettingError as exc:
+            set_error(str(exc))
+            return
+        set_error("")
+        if new != seed:
+            on_seed(value)
+
+    with solara.Div(classes=["bs-control", "bs-seed"]):
+        rv.TextField(
+            label="Seed",
+            v_model=text,
+            on_v_model=on_text,
+            dense=True,
+            error_messages=[error] if error else [],
+            hide_details="auto",
+            attributes={"title": "The dice: same seed and settings, same run"},
+        )
+        help_line("Same seed and settings, same run; another seed, another possible history.")
 
 
 # --- the live part: top bar, banner, figures, log -------------------------------------------------------
@@ -364,9 +431,11 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
 
     solara.use_effect(bind, [session])
 
-    def on_speed(value):
-        session.set_speed(value)
-        set_speed(value)
+    def on_speed(index):
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(SPEEDS):
+            raise SettingError(f"Speed: expected one of {', '.join(map(str, SPEEDS))} weeks per second")
+        session.set_speed(SPEEDS[index])
+        set_speed(SPEEDS[index])
 
     def on_stop(value):
         session.pause_at_outcome = bool(value)
@@ -428,8 +497,14 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
             )
             with solara.Div(classes=["bs-speed-box"], attributes={"title": "Weeks simulated per second while playing"}):
                 solara.Div(children=["weeks/s"], classes=["bs-speed-label"])
-                solara.ToggleButtonsSingle(
-                    value=speed, values=list(SPEEDS), on_value=act["speed"], classes=["bs-speed"]
+                Field(
+                    rv.BtnToggle,
+                    SPEEDS.index(speed),
+                    act["speed"],
+                    mandatory=True,
+                    dense=True,
+                    class_="bs-speed",
+                    children=[rv.Btn(children=[str(x)], small=False) for x in SPEEDS],
                 )
             solara.Div(
                 children=[f"Week {week} of {horizon}"],
@@ -490,11 +565,12 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
             with solara.Div(classes=["bs-figures"]):
                 with solara.Div(classes=["bs-network-col"]):
                     with solara.Div(classes=["bs-network-head"]):
-                        rv.Select(
+                        Field(
+                            rv.Select,
+                            colour_by,
+                            act["colour"],
                             label="Colour staff by",
-                            v_model=colour_by,
                             items=list(COLOUR_BY),
-                            on_v_model=act["colour"],
                             dense=True,
                             outlined=True,
                             hide_details=True,

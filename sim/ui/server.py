@@ -9,7 +9,8 @@
   ``--idle-minutes`` (:class:`sim.ui.session.Session`);
 - Solara's server statistics page (``/resourcez``) answers only to this machine;
 - no traceback or server path reaches a browser: the page catches its own errors, and an unexpected
-  server error answers a plain "Internal Server Error".
+  server error answers a plain "Internal Server Error";
+- a value a browser sends is checked before the page shows it (ipywidgets' echo of it is off).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def serve(host: str, port: int, session_timeout: float = 60.0, idle_minutes: flo
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
     os.environ["SOLARA_KERNEL_CULL_TIMEOUT"] = f"{max(session_timeout, 1.0):g}s"
     os.environ["BUDDYSIM_IDLE_MINUTES"] = f"{idle_minutes:g}"
+    # ipywidgets echoes every value a browser sends straight back to it before the page has checked it; a
+    # forged 1e9 would reach the slider, which clamps it to its end and sends that back as a real move.
+    # One page per session has nothing to keep in step, so the echo is off and a refused value never shows.
+    os.environ["JUPYTER_WIDGETS_ECHO"] = "0"
     os.environ["SERVER_NAME"] = host
     os.environ["SERVER_PORT"] = str(port)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
