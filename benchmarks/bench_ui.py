@@ -1,13 +1,15 @@
 """Throughput of the teaching UI while playing: weeks per second and server CPU per week, driven by Playwright.
 
-    .venv/bin/python benchmarks/bench_ui.py [--tree DIR] [--seconds 20] [--repeats 3] [--speed fastest|default]
+    .venv/bin/python benchmarks/bench_ui.py [--tree DIR] [--seconds 20] [--repeats 3] [--speed fastest|default|N]
                                             [--cpu 0] [--viewport 1280x720] [--json out.json]
 
 Starts ``python -m sim ui`` from ``--tree`` (default: this checkout; give an unpacked older commit, e.g.
 ``git archive <commit> | tar -x -C /tmp/before``, to measure "before") pinned to one core (``--cpu``), opens
 the page in headless Chromium (Debian's /usr/bin/chromium; every request not to 127.0.0.1 is blocked),
-sets the speed, presses Play and reads the week shown after ``--seconds``. For each repeat it prints the
-weeks advanced per second of wall time and the server's CPU seconds (user + system, the server process and
+sets the speed (N weeks per second, or the page's fastest or default; Stop at outcome off),
+presses Play and reads the week shown after ``--seconds``. For each repeat it prints the
+weeks advanced per second of wall time (from the click on Play; "steady": from the first week shown
+to the last, without the start-up) and the server's CPU seconds (user + system, the server process and
 its children, from psutil) per week advanced, with the load average before and after. A traceback or a
 page error during play is reported, not hidden. Each repeat is a fresh page (a new session at week 0); a run that
 reaches the horizon is measured up to the moment it stopped.
@@ -114,6 +116,8 @@ class MesaPage:
         return int(float(self.page.get_by_text(re.compile(r"^Time: ")).inner_text().split(":")[1]))
 
     def set_speed(self, speed: str) -> None:
+        if speed not in ("fastest", "default"):
+            raise SystemExit("the old page has no speed in weeks per second: use --speed fastest or default")
         if speed == "fastest":
             thumb = self.page.locator(".v-slider__thumb-container").first  # Play Interval (ms): 1 at its left end
             thumb.focus()
@@ -130,7 +134,7 @@ class MesaPage:
 
 
 class BuddysimPage:
-    """The current page: week in ``.bs-week`` ("Week N of H"), speed picker, Play/Pause."""
+    """The current page: week in ``.bs-week`` ("Week N of H"), speed picker, Play/Pause, Stop at outcome off."""
 
     ready = ".bs-week"
 
@@ -141,9 +145,16 @@ class BuddysimPage:
         return int(re.search(r"\d+", self.page.locator(".bs-week").first.inner_text()).group())
 
     def set_speed(self, speed: str) -> None:
+        buttons = self.page.locator(".bs-speed .v-btn")
         if speed == "fastest":
-            self.page.locator(".bs-speed .v-btn").last.click()
-            time.sleep(0.5)
+            buttons.last.click()
+        elif speed != "default":
+            self.page.locator(".bs-speed .v-btn", has_text=re.compile(rf"^\s*{speed}\s*$")).click()
+        # measure playing, not stopping at the outcome: turn "Stop at outcome" off
+        stop = self.page.locator(".bs-stop-at-outcome")
+        if "v-btn--outlined" not in (stop.get_attribute("class") or ""):
+            stop.click()
+        time.sleep(0.5)
 
     def play(self) -> None:
         self.page.locator(".bs-play").click()
@@ -192,6 +203,7 @@ def measure(url: str, server_pid: int, speed: str, seconds: float, repeats: int,
             t0 = time.perf_counter()
             ui.play()
             last, t_last = start_week, t0
+            first = None  # (week, time) of the first change seen: the steady rate leaves out the start-up
             while time.perf_counter() - t0 < seconds:
                 time.sleep(0.25)
                 if page.get_by_text("Traceback").count():
@@ -203,6 +215,8 @@ def measure(url: str, server_pid: int, speed: str, seconds: float, repeats: int,
                     break
                 if w != last:
                     last, t_last = w, time.perf_counter()
+                    if first is None:
+                        first = (w, t_last)
             cpu1 = cpu_seconds(server_pid)
             try:
                 ui.pause()
@@ -216,6 +230,9 @@ def measure(url: str, server_pid: int, speed: str, seconds: float, repeats: int,
                     "weeks": weeks,
                     "wall_s": round(wall, 2),
                     "weeks_per_s": round(weeks / wall, 2) if wall > 0 else 0.0,
+                    "steady_weeks_per_s": round((last - first[0]) / (t_last - first[1]), 2)
+                    if first and t_last > first[1]
+                    else None,
                     "cpu_s_per_week": round((cpu1 - cpu0) / weeks, 4) if weeks else None,
                     "load_before": [round(x, 2) for x in load0],
                     "load_after": [round(x, 2) for x in os.getloadavg()],
@@ -231,7 +248,7 @@ def main() -> None:
     ap.add_argument("--tree", type=Path, default=ROOT, help="checkout to serve (default: this one)")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--speed", choices=["fastest", "default"], default="fastest")
+    ap.add_argument("--speed", default="fastest", help="fastest, default, or weeks per second offered by the page")
     ap.add_argument("--cpu", type=int, default=0, help="core to pin the server to (-1: no pinning)")
     ap.add_argument("--viewport", default="1280x720")
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -244,6 +261,7 @@ def main() -> None:
         stop_server(proc)
     rates = [r["weeks_per_s"] for r in result["runs"]]
     cpus = [r["cpu_s_per_week"] for r in result["runs"] if r["cpu_s_per_week"] is not None]
+    steady = [r["steady_weeks_per_s"] for r in result["runs"] if r["steady_weeks_per_s"] is not None]
     result.update(
         tree=str(args.tree),
         speed=args.speed,
@@ -252,6 +270,7 @@ def main() -> None:
         pinned_cpu=args.cpu,
         weeks_per_s_median=statistics.median(rates) if rates else None,
         weeks_per_s_min=min(rates) if rates else None,
+        steady_weeks_per_s_median=statistics.median(steady) if steady else None,
         cpu_s_per_week_median=statistics.median(cpus) if cpus else None,
         uptime=subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
     )

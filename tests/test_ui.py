@@ -257,7 +257,7 @@ def test_a_teacher_drives_the_demo(server, browser, tmp_path):
     # a scenario sets its own levers
     page.locator(".bs-step").click()
     tab.wait_week(lambda w: w == 1)
-    tab.choose(".bs-scenario", "high_competition")
+    tab.choose(".bs-scenario", "high competition")
     tab.wait_week(lambda w: w == 0)
     expect(page.locator('.bs-lever[data-key="system.competition"] .bs-lever-label')).to_contain_text("0.90")
 
@@ -275,7 +275,7 @@ def test_a_teacher_drives_the_demo(server, browser, tmp_path):
     # a reload keeps the scenario, the levers and the seed
     page.reload(wait_until="domcontentloaded")
     page.locator(".bs-week").wait_for(timeout=60_000)
-    expect(page.locator(".bs-scenario .v-select__selection")).to_have_text("high_competition")
+    expect(page.locator(".bs-scenario .v-select__selection")).to_have_text("high competition")
     expect(page.get_by_label("Seed")).to_have_value("12")
 
     # About: plain words, every outcome, and the full description
@@ -479,7 +479,7 @@ def test_a_lesson_reaches_its_outcome_and_the_run_ends_cleanly(server, browser):
     tab = Tab(browser, server.url)
     page = tab.page
     tab.choose(".bs-lesson", lesson["title"])
-    expect(page.locator(".bs-scenario .v-select__selection")).to_have_text(lesson["scenario"])
+    expect(page.locator(".bs-scenario .v-select__selection")).to_have_text(lesson["scenario"].replace("_", " "))
     expect(page.get_by_label("Seed")).to_have_value(str(lesson["seed"]))
     expect(page.locator(".bs-lesson-watch")).to_contain_text(lesson["watch"][:40])
     tab.speed(50)

@@ -302,7 +302,7 @@ def charts_base(geo: ChartGeometry) -> str:
     ticks = week_ticks(geo.horizon)
     for i, name in enumerate(geo.panels):
         left, top, w, h = geo.box(i)
-        title = metric_label(name) + (f" ({COUNT_WINDOW}-week mean)" if geo.averaged and geo.averaged[i] else "")
+        title = metric_label(name) + (f" ({COUNT_WINDOW}-wk mean)" if geo.averaged and geo.averaged[i] else "")
         room = int((w + 2.2 * fs) / (0.6 * (fs + 1)))
         if len(title) > room:
             title = title[: max(room - 1, 4)].rstrip() + "…"

@@ -216,12 +216,12 @@ def event_lines(events, limit: int = 200, hide: tuple = ()) -> list[EventLine]:
 
 # --- About this model ---------------------------------------------------------------------------------
 OUTCOME_WORDS = {
-    "bedded_in": "Bedded in: trust in the partner and use of the shared improvement method stayed high enough "
-    "in both trusts, for long enough, that the partnership has become part of how they work.",
-    "failed": "Failed: staff's trust in the partner, or a board's commitment to the partnership, stayed below a "
-    "floor for so long that the partnership was dissolved.",
-    "undecided": "Undecided: neither happened by the end of the run (the horizon).",
-    "exited": "Exited: the regulator judged that A had improved enough to leave special measures.",
+    "bedded_in": "trust in the partner and use of the shared improvement method stayed high enough in both "
+    "trusts, for long enough, that the partnership has become part of how they work.",
+    "failed": "staff's trust in the partner, or a board's commitment to the partnership, stayed below a floor "
+    "for so long that the partnership was dissolved.",
+    "undecided": "neither happened by the end of the run (the horizon).",
+    "exited": "the regulator judged that A had improved enough to leave special measures.",
 }
 
 
@@ -230,10 +230,7 @@ def about_markdown(scenario=None) -> str:
     outcomes = [o for o in OUTCOMES]
     lines = []
     for o in outcomes:
-        lines.append(
-            f"- **{outcome_label(o)}**. "
-            + OUTCOME_WORDS.get(o, f"{o.replace('_', ' ').capitalize()}: see the model description.")
-        )
+        lines.append(f"- **{outcome_label(o)}**: " + OUTCOME_WORDS.get(o, "see the model's full description."))
     thresholds = []
     for key, words in (
         ("outcome.bed_in_trust", "trust in the partner of at least {v:g}"),

@@ -329,22 +329,22 @@ def Controls(settings: list, editing: int, lessons: list, lesson_id, handlers: d
                         mandatory=True,
                         dense=True,
                         children=[
-                            rv.Btn(children=["Setting 1 (solid)"], class_="bs-side1", small=True),
-                            rv.Btn(children=["Setting 2 (dashed)"], class_="bs-side2", small=True),
+                            rv.Btn(children=["1 (solid)"], class_="bs-side1", small=True),
+                            rv.Btn(children=["2 (dashed)"], class_="bs-side2", small=True),
                         ],
                     )
                     solara.Button(
-                        "1 → 2",
+                        "copy 1 → 2",
                         on_click=handlers["copy"],
                         outlined=True,
                         classes=["bs-copy"],
                         attributes={"title": "Make setting 2 the same as setting 1"},
                     )
-                help_line("The levers below change the setting chosen here; the seed is shared.")
+                help_line("Edit setting 1 or 2 below; both share the seed.")
         select(
             "Scenario",
             current.scenario,
-            scenario_names(),
+            [{"text": name.replace("_", " "), "value": name} for name in scenario_names()],
             handlers["scenario"],
             scenario_question(current.scenario) or "A starting situation; choosing one resets the levers.",
             "bs-scenario",
@@ -555,8 +555,7 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
                 with solara.Div(classes=["bs-message", "bs-message-info", "bs-paused"]):
                     solara.Div(
                         children=[
-                            f"Paused at week {week}: the outcome is decided (see the banner). Press Play to carry on to "
-                            f"week {horizon}, or turn off Stop at outcome."
+                            f"Paused at the outcome (week {week}). Play carries on to week {horizon}."
                         ]
                     )
             elif frame.paused_reason == "error":

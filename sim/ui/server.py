@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 def serve(host: str, port: int, session_timeout: float = 60.0, idle_minutes: float = 20.0) -> None:
     os.environ["SOLARA_APP"] = "sim.app"
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "false")
     os.environ["SOLARA_KERNEL_CULL_TIMEOUT"] = f"{max(session_timeout, 1.0):g}s"
     os.environ["BUDDYSIM_IDLE_MINUTES"] = f"{idle_minutes:g}"
     # ipywidgets echoes every value a browser sends straight back to it before the page has checked it; a
