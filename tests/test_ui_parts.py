@@ -515,3 +515,62 @@ def test_series_csv_has_a_row_per_run_and_week():
     assert header[:4] == ["setting", "scenario", "seed", "week"] and "partner_trust_a" in header
     assert len(rows) == 1 + 6 + 1
     assert [r[0] for r in rows[1:]] == ["1"] * 6 + ["2"]
+
+
+# --- errors never reach the page as tracebacks ---------------------------------------------------------------
+def widget_texts(widget, out=None) -> list[str]:
+    out = [] if out is None else out
+    for child in getattr(widget, "children", None) or []:
+        if isinstance(child, str):
+            out.append(child)
+        else:
+            widget_texts(child, out)
+    value = getattr(widget, "value", None)
+    if isinstance(value, str):
+        out.append(value)
+    return out
+
+
+def test_a_part_that_fails_to_draw_becomes_a_message_and_the_log_gets_the_traceback(caplog):
+    import solara
+
+    from sim.ui.page import ErrorBoundary
+
+    @solara.component
+    def Broken():
+        raise RuntimeError("cannot draw /work/secret/path.py")
+
+    @solara.component
+    def App():
+        with ErrorBoundary():
+            Broken()
+
+    with caplog.at_level("ERROR", logger="sim.ui"):
+        box, rc = solara.render(App())
+    text = " ".join(widget_texts(box))
+    assert "could not be drawn" in text and "Carry on" in text
+    assert "Traceback" not in text and "/work" not in text
+    assert any(r.exc_info and "cannot draw" in str(r.exc_info[1]) for r in caplog.records)
+    rc.close()
+
+
+def test_a_handler_that_fails_reports_briefly_and_logs_fully(caplog):
+    from sim.ui.page import REFUSED, Message, guard
+
+    said = []
+
+    def broken(value):
+        raise KeyError(f"/srv/buddysim/{value}")
+
+    def refusing(value):
+        raise SettingError(f"Seed: {value} is not a seed; nothing was changed")
+
+    with caplog.at_level("ERROR", logger="sim.ui"):
+        assert guard(said.append, "testing", broken)("x") is REFUSED
+    assert isinstance(said[-1], Message) and said[-1].kind == "error"
+    assert "reference" in said[-1].text and "/srv" not in said[-1].text and "Traceback" not in said[-1].text
+    ref = said[-1].text.split("reference ")[1].split(" ")[0]
+    assert any(ref in r.getMessage() and r.exc_info for r in caplog.records)
+    assert guard(said.append, "testing", refusing)("abc") is REFUSED
+    assert said[-1].kind == "warning" and "not a seed" in said[-1].text
+    assert guard(said.append, "testing", lambda v: None)("fine") is None

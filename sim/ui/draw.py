@@ -163,9 +163,12 @@ def network_overlay(view: RunView, geo: NetworkGeometry, colour_attr: str) -> st
     xy = network_xy(layout(structure), structure.org, geo)
     parts = []
     if view.x_u.size:
+        # thinner and fainter as they multiply, so that a hundred ties do not hide the staff
+        width = max(0.9, min(2.0, 60 / view.x_u.size))
+        opacity = 0.85 if view.x_u.size <= 30 else 0.55
         parts.append(
-            f'<path d="{_segments(xy, view.x_u, view.x_v)}" stroke="{CROSS_TIE}" stroke-width="2" '
-            f'stroke-opacity="0.85" fill="none"/>'
+            f'<path d="{_segments(xy, view.x_u, view.x_v)}" stroke="{CROSS_TIE}" stroke-width="{width:.2g}" '
+            f'stroke-opacity="{opacity}" fill="none"/>'
         )
     values = view.staff.get(colour_attr)
     if values is None:
@@ -202,7 +205,7 @@ METRIC_LABELS = {
     "loyalty": "Loyalty to own trust",
     "leader_trust": "Trust in own leaders",
     "fatigue": "Change fatigue",
-    "leavers": "Staff leaving",
+    "leavers": "Leavers",
     "headcount": "Staff in post",
     "interim_seats": "Interim executives",
 }

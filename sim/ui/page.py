@@ -152,8 +152,9 @@ def ErrorBoundary(children=[]):  # noqa: B006
                 f"Press Carry on to draw it again; your settings are kept."
             )
             solara.Button("Carry on", on_click=clear, color="primary", classes=["bs-carry-on"])
-        return
-    solara.Div(children=children, classes=["bs-contents"])
+        return None
+    # (a solara.Div here re-renders the failed child for ever; a Column does not)
+    return solara.Column(children=children, classes=["bs-contents"], gap="0px")
 
 
 def initial_settings(query: str | None, lessons: list[Lesson]) -> tuple[DemoSettings, str | None, list[str]]:
@@ -553,11 +554,7 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
                         solara.Div(children=[prefix + end_of_run(v)])
             elif frame.paused_reason == "outcome":
                 with solara.Div(classes=["bs-message", "bs-message-info", "bs-paused"]):
-                    solara.Div(
-                        children=[
-                            f"Paused at the outcome (week {week}). Play carries on to week {horizon}."
-                        ]
-                    )
+                    solara.Div(children=[f"Paused at the outcome (week {week}). Play carries on to week {horizon}."])
             elif frame.paused_reason == "error":
                 with solara.Div(classes=["bs-message", "bs-message-error"]):
                     solara.Div(children=["Playing stopped because of an error (the server's log has it). Press Reset."])
