@@ -117,10 +117,11 @@ def network_xy(pos: np.ndarray, org: np.ndarray, geo: NetworkGeometry) -> np.nda
 def _segments(xy: np.ndarray, u: np.ndarray, v: np.ndarray) -> str:
     if u.size == 0:
         return ""
-    pts = np.column_stack([xy[u], xy[v]]).round(1)
-    return " ".join(f"M{a:g} {b:g}L{c:g} {d:g}" for a, b, c, d in pts.tolist())
+    pts = np.column_stack([xy[u], xy[v]])
+    return " ".join(map("M{:.1f} {:.1f}L{:.1f} {:.1f}".format, *pts.T.tolist()))
 
 
+@lru_cache(maxsize=16)
 def leader_xy(structure: Structure, geo: NetworkGeometry) -> tuple[np.ndarray, np.ndarray]:
     """Positions and sizes of the executives' squares: a row above each trust, chief executive first."""
     (ax, bx), _, rx, _ = geo.centres()
@@ -137,6 +138,22 @@ def leader_xy(structure: Structure, geo: NetworkGeometry) -> tuple[np.ndarray, n
         size[seats] = geo.font_px * 1.15
         size[seats[0]] = geo.font_px * 1.5
     return xy, size
+
+
+@lru_cache(maxsize=16)
+def _circle_heads(structure: Structure, geo: NetworkGeometry) -> tuple[list[str], list[str]]:
+    """Per staff member, the unchanging start and end of its circle (position, size, edge colour)."""
+    xy = network_xy(layout(structure), structure.org, geo)
+    r = geo.node_radius(int(structure.org.size / 2))
+    edges = [ORG_COLOURS["a"], ORG_COLOURS["b"]]
+    heads = [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="' for x, y in xy.tolist()]
+    tails = [f'" stroke="{edges[o]}" stroke-width="1"/>' for o in structure.org.tolist()]
+    return heads, tails
+
+
+@lru_cache(maxsize=16)
+def _node_xy(structure: Structure, geo: NetworkGeometry) -> np.ndarray:
+    return network_xy(layout(structure), structure.org, geo)
 
 
 def network_base(structure: Structure, geo: NetworkGeometry) -> str:
@@ -160,7 +177,7 @@ def network_base(structure: Structure, geo: NetworkGeometry) -> str:
 def network_overlay(view: RunView, geo: NetworkGeometry, colour_attr: str) -> str:
     """Ties across the partnership, staff coloured by ``colour_attr``, executives coloured by commitment."""
     structure = view.structure
-    xy = network_xy(layout(structure), structure.org, geo)
+    xy = _node_xy(structure, geo)
     parts = []
     if view.x_u.size:
         # thinner and fainter as they multiply, so that a hundred ties do not hide the staff
@@ -176,14 +193,8 @@ def network_overlay(view: RunView, geo: NetworkGeometry, colour_attr: str) -> st
     values = values.copy()
     if view.present is not None:
         values[~view.present] = np.nan
-    fills = colour_of(values)
-    r = geo.node_radius(int(structure.org.size / 2))
-    edges = [ORG_COLOURS["a"], ORG_COLOURS["b"]]
-    circles = [
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{f}" stroke="{edges[o]}" stroke-width="1"/>'
-        for (x, y), f, o in zip(xy.tolist(), fills, structure.org.tolist())
-    ]
-    parts.append("".join(circles))
+    heads, tails = _circle_heads(structure, geo)
+    parts.append("".join([h + f + t for h, f, t in zip(heads, colour_of(values), tails)]))
     lxy, size = leader_xy(structure, geo)
     lfill = colour_of(view.l_commit)
     for (x, y), s, f, vacant in zip(lxy.tolist(), size.tolist(), lfill, view.l_vacant.tolist()):
@@ -355,8 +366,7 @@ def _polyline(x: np.ndarray, y: np.ndarray) -> str:
     ok = np.isfinite(y)
     if ok.sum() < 1:
         return ""
-    pts = np.column_stack([x[ok], y[ok]]).round(1)
-    return " ".join(f"{a:g},{b:g}" for a, b in pts.tolist())
+    return " ".join(map("{:.1f},{:.1f}".format, x[ok].tolist(), y[ok].tolist()))
 
 
 def charts_overlay(views: list[RunView], geo: ChartGeometry) -> str:

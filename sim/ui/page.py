@@ -463,6 +463,7 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
             set_message, "exporting the network", lambda: set_exports((exports[0], exports[1] + 1))
         ),
     }
+    scenarios = solara.use_memo(lambda: [s.build() for s in settings], [settings])
     views = frame.views
     at_horizon = bool(views) and all(v.at_horizon for v in views)
     week = max((v.week for v in views), default=0)
@@ -546,7 +547,7 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
                         ]
                     )
                 return
-            Banner(views, settings)
+            Banner(views, scenarios)
             if at_horizon:
                 with solara.Div(classes=["bs-message", "bs-message-info", "bs-end"]):
                     for k, v in enumerate(views):
@@ -583,7 +584,7 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
                         NetworkFigure(v, COLOUR_BY[colour_by], exports[1] if k == 0 else 0, f"network-{k + 1}.png")
                     NetworkLegend(colour_by, views[0])
                 with solara.Div(classes=["bs-charts-col"]):
-                    ChartsFigure(views, settings[0].build(), exports[0])
+                    ChartsFigure(views, scenarios[0], exports[0])
                     ChartLegend(comparing)
         with solara.Div(classes=["bs-below"]):
             with solara.Div(classes=["bs-export"]):
@@ -620,10 +621,10 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
 
 
 @solara.component
-def Banner(views, settings):
+def Banner(views, scenarios):
     with solara.Div(classes=["bs-banners"]):
         for k, v in enumerate(views):
-            st = status(v, settings[k].build() if k < len(settings) else None)
+            st = status(v, scenarios[k] if k < len(scenarios) else None)
             tag = f"{k + 1}: " if len(views) > 1 else ""
             with solara.Div(
                 classes=["bs-banner", f"bs-status-{st.kind}"],

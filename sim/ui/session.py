@@ -260,7 +260,10 @@ class Session:
             log.exception("play loop stopped by an error")
             with self.lock:
                 self.playing = False
-            self._publish(paused_reason="error")
+            try:
+                self._publish(paused_reason="error")
+            except Exception:
+                log.exception("could not show the page that playing stopped")
 
     # -- letting go ---------------------------------------------------------------------------------
     def release(self) -> None:

@@ -24,9 +24,12 @@ COLOUR_BY = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Structure:
-    """What does not change during a run: organisation of each staff row, work ties, executive seats."""
+    """What does not change during a run: organisation of each staff row, work ties, executive seats.
+
+    Compared and hashed by identity: one per run, so drawing can cache what it derives from it.
+    """
 
     org: np.ndarray
     e_u: np.ndarray
