@@ -515,6 +515,7 @@ def test_two_settings_side_by_side(server, browser, tmp_path):
     tab.click(".bs-compare")
     expect(page.locator(".bs-banner")).to_have_count(2)
     expect(page.locator(".bs-network-svg")).to_have_count(2)
+    expect(page.locator(".bs-editing")).to_be_visible()
     expect(page.locator(".bs-side2")).to_have_class(re.compile("active"))  # editing setting 2
     before = page.locator('.bs-lever[data-key="system.competition"] .bs-lever-label').inner_text()
     tab.lever("system.competition", +4)

@@ -321,7 +321,7 @@ def Controls(settings: list, editing: int, lessons: list, lesson_id, handlers: d
                 "bs-lesson",
             )
         if len(settings) > 1:
-            with solara.Div(classes=["bs-control", "bs-editing"]):
+            with solara.Div(classes=["bs-control", "bs-editing"]).key("editing"):
                 with solara.Row(gap="6px"):
                     Field(
                         rv.BtnToggle,
@@ -354,7 +354,7 @@ def Controls(settings: list, editing: int, lessons: list, lesson_id, handlers: d
             value = current.lever(lv.key)
             low, high = lv.bounds(base[lv.key])
             shown = lv.show(value)
-            with solara.Div(classes=["bs-control", "bs-lever"], attributes={"data-key": lv.key}):
+            with solara.Div(classes=["bs-control", "bs-lever"], attributes={"data-key": lv.key}).key(f"lever-{lv.key}"):
                 solara.Div(children=[f"{lv.label}: {shown}"], classes=["bs-lever-label"])
                 Field(
                     rv.Slider,
@@ -472,7 +472,7 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
 
     with solara.Div(classes=["bs-live"]):
         # top bar
-        with solara.Div(classes=["bs-top"]):
+        with solara.Div(classes=["bs-top"]).key("top"):
             solara.Button(
                 "↺ Reset",
                 on_click=act["reset"],
@@ -533,13 +533,13 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
                     },
                 )
 
-        with solara.Div(classes=["bs-main"]):
+        with solara.Div(classes=["bs-main"]).key("main"):
             if message is not None:
-                with solara.Div(classes=["bs-message", f"bs-message-{message.kind}"]):
+                with solara.Div(classes=["bs-message", f"bs-message-{message.kind}"]).key("message"):
                     solara.Div(children=[message.text], classes=["bs-message-text"])
                     solara.Button("✕", on_click=lambda: set_message(None), text=True, classes=["bs-message-close"])
             if frame.released or not views:
-                with solara.Div(classes=["bs-message", "bs-message-info", "bs-released"]):
+                with solara.Div(classes=["bs-message", "bs-message-info", "bs-released"]).key("released"):
                     solara.Div(
                         children=[
                             "This page was idle, so its model was put away to save the server's memory. "
@@ -547,19 +547,19 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
                         ]
                     )
                 return
-            Banner(views, scenarios)
+            Banner(views, scenarios).key("banner")
             if at_horizon:
-                with solara.Div(classes=["bs-message", "bs-message-info", "bs-end"]):
+                with solara.Div(classes=["bs-message", "bs-message-info", "bs-end"]).key("end"):
                     for k, v in enumerate(views):
                         prefix = f"Setting {k + 1}: " if comparing else ""
                         solara.Div(children=[prefix + end_of_run(v)])
             elif frame.paused_reason == "outcome":
-                with solara.Div(classes=["bs-message", "bs-message-info", "bs-paused"]):
+                with solara.Div(classes=["bs-message", "bs-message-info", "bs-paused"]).key("paused"):
                     solara.Div(children=[f"Paused at the outcome (week {week}). Play carries on to week {horizon}."])
             elif frame.paused_reason == "error":
-                with solara.Div(classes=["bs-message", "bs-message-error"]):
+                with solara.Div(classes=["bs-message", "bs-message-error"]).key("play-error"):
                     solara.Div(children=["Playing stopped because of an error (the server's log has it). Press Reset."])
-            with solara.Div(classes=["bs-figures"]):
+            with solara.Div(classes=["bs-figures"]).key("figures"):
                 with solara.Div(classes=["bs-network-col"]):
                     with solara.Div(classes=["bs-network-head"]):
                         Field(
@@ -580,14 +580,16 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
                             caption = f"Setting {k + 1} ({'solid' if k == 0 else 'dashed'} lines)" + (
                                 f": {', '.join(diff)}" if diff else ": same as the other"
                             )
-                            solara.Div(children=[caption], classes=["bs-network-caption"])
-                        NetworkFigure(v, COLOUR_BY[colour_by], exports[1] if k == 0 else 0, f"network-{k + 1}.png")
-                    NetworkLegend(colour_by, views[0])
+                            solara.Div(children=[caption], classes=["bs-network-caption"]).key(f"caption-{k}")
+                        NetworkFigure(v, COLOUR_BY[colour_by], exports[1] if k == 0 else 0, f"network-{k + 1}.png").key(
+                            f"network-{k}"
+                        )
+                    NetworkLegend(colour_by, views[0]).key("legend")
                 with solara.Div(classes=["bs-charts-col"]):
                     ChartsFigure(views, scenarios[0], exports[0])
                     ChartLegend(comparing)
-        with solara.Div(classes=["bs-below"]):
-            with solara.Div(classes=["bs-export"]):
+        with solara.Div(classes=["bs-below"]).key("below"):
+            with solara.Div(classes=["bs-export"]).key("export"):
                 solara.Div(children=["Export:"], classes=["bs-export-label"])
                 solara.Button(
                     "Charts (PNG)",
@@ -611,11 +613,11 @@ def Live(session: Session, settings: list, lessons: list, lesson_id, message, se
                 )
             lesson = next((x for x in lessons if x.id == lesson_id), None)
             if lesson is not None:
-                with solara.Div(classes=["bs-lesson-card"]):
+                with solara.Div(classes=["bs-lesson-card"]).key("lesson"):
                     solara.Div(children=[f"Lesson: {lesson.title}"], classes=["bs-lesson-title"])
                     solara.Div(children=[lesson.watch], classes=["bs-lesson-watch"])
                     solara.Div(children=[lesson.summary()], classes=["bs-lesson-summary"])
-            with solara.Div(classes=["bs-logs"]):
+            with solara.Div(classes=["bs-logs"]).key("logs"):
                 for k, v in enumerate(views):
                     EventLog(v, f"Setting {k + 1}: " if comparing else "", hidden, act["hide"])
 
@@ -696,7 +698,7 @@ def ChartsFigure(views, scenario, export_request: int):
     fs = font_px(vw)
     names = paired_metrics(views[0].series)
     panels = [m for m in DEFAULT_PANELS if m in names] or names[:6]
-    if h and h < 30 * fs:  # a short box: the four charts nearest the outcome
+    if h and h < 18 * fs:  # a very short box: the four charts nearest the outcome
         panels = panels[:4]
     horizon = max(v.horizon for v in views)
     geo = chart_geometry(w, h, fs, panels, horizon, list(views), scenario) if w and h else None
