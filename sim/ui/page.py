@@ -214,7 +214,7 @@ def Demo():
             router.push(f"?{query}")
 
     def change(fn):
-        """Apply ``fn`` to the setting being edited (both, for the seed), then rebuild."""
+        """Apply ``fn`` to the setting being edited (1 or 2 when comparing), then rebuild."""
         current = session.settings
         side = min(editing, len(current) - 1)
         updated = list(current)
@@ -279,7 +279,7 @@ def help_line(text: str, cls: str = ""):
 
 
 def select(label, value, items, on_value, help, cls):
-    with solara.Div(classes=["bs-control", cls]):
+    with solara.Div(classes=["bs-control", cls]).key(cls):
         Field(
             rv.Select,
             value,
@@ -369,7 +369,7 @@ def Controls(settings: list, editing: int, lessons: list, lesson_id, handlers: d
                 )
                 help_line(lv.help)
         select("Trade unions", current.union_stance, list(union_choices()), handlers["union"], UNION_HELP, "bs-unions")
-        SeedField(current.seed, handlers["seed"])
+        SeedField(current.seed, handlers["seed"]).key("seed")
 
 
 @solara.component
