@@ -279,7 +279,7 @@ def view_with(events, outcome=UNDECIDED, step=None, reason="", week=40, horizon=
 def test_the_banner_names_the_conditions_actually_flagged():
     board = {"step": 33, "kind": "crossed_board_below_floor", "org": None, "value": 0.28}
     st_ = explain.status(view_with([board]))
-    assert st_.kind == "at_risk" and "board commitment" in st_.detail and "since week 33" in st_.detail
+    assert st_.kind == "at_risk" and "board commitment" in st_.detail and "since week 33, at 0.28" in st_.detail
     assert "staff's trust" not in st_.detail
     staff = {"step": 35, "kind": "crossed_staff_trust_below_floor", "org": None, "value": 0.29}
     cleared = {"step": 38, "kind": "left_board_below_floor", "org": None, "value": 0.31}

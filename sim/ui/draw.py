@@ -266,10 +266,16 @@ class ChartGeometry:
 
     @property
     def columns(self) -> int:
+        """1 to 3 columns, whichever gives panels nearest 3:2 (wide enough to read a trend)."""
         n = len(self.panels)
-        if n <= 1:
+        if n <= 1 or self.height <= 0:
             return 1
-        return 3 if n > 4 and self.width >= 3 * 15 * self.font_px else 2
+
+        def misfit(cols: int) -> float:
+            rows = math.ceil(n / cols)
+            return abs(math.log((self.width / cols) / (self.height / rows) / 1.5))
+
+        return min(range(1, min(n, 3) + 1), key=misfit)
 
     @property
     def rows(self) -> int:

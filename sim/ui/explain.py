@@ -102,7 +102,7 @@ def status(view, scenario=None) -> Status:
             detail += "; at the end " + "; ".join(flag_words(k) for k in risks)
         return Status(f"UNDECIDED at week {view.week}", detail, OUTCOME_COLOURS.get(UNDECIDED, "#878787"), UNDECIDED)
     if risks:
-        parts = [f"{flag_words(k)} (since week {e.get('step')})" for k, e in risks.items()]
+        parts = [f"{flag_words(k)} ({_since(e)})" for k, e in risks.items()]
         detail = "; ".join(parts)
         weeks = _scenario_value(scenario, "outcome.fail_weeks")
         if weeks is not None:
@@ -111,7 +111,7 @@ def status(view, scenario=None) -> Status:
             f"AT RISK (week {view.week})", detail + (f". {view.reason}" if view.reason else ""), RISK, "at_risk"
         )
     if good:
-        parts = [f"{flag_words(k)} (since week {e.get('step')})" for k, e in good.items()]
+        parts = [f"{flag_words(k)} ({_since(e)})" for k, e in good.items()]
         detail = "; ".join(parts)
         weeks = _scenario_value(scenario, "outcome.bed_in_weeks")
         if weeks is not None and len(good) < 2:
@@ -121,6 +121,13 @@ def status(view, scenario=None) -> Status:
         return Status(f"MAKING PROGRESS (week {view.week})", detail, PROGRESS, "progress")
     detail = view.reason or "neither at risk nor near bedding in"
     return Status(f"UNDECIDED (week {view.week})", detail, OUTCOME_COLOURS.get(UNDECIDED, "#878787"), UNDECIDED)
+
+
+def _since(event: dict) -> str:
+    """'since week 33, at 0.28': when a condition was flagged and the tracker's value then."""
+    value = event.get("value")
+    tail = f", at {value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+    return f"since week {event.get('step')}{tail}"
 
 
 def _scenario_value(scenario, key):
