@@ -214,6 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     p.add_argument("--setup-only", action="store_true", help="install the browser assets for offline use, then exit")
+    p.add_argument(
+        "--session-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a closed page's session is kept before its model is freed (default 60)",
+    )
+    p.add_argument(
+        "--idle-minutes",
+        type=float,
+        default=20.0,
+        help="minutes before an untouched page's model is put away (default 20)",
+    )
 
     p = sub.add_parser("scenarios", help="list the bundled scenarios and the question each asks")
     p.add_argument("--dir", type=Path, help="list the .toml scenarios of this folder instead of the bundled ones")
@@ -650,6 +662,8 @@ def cmd_ui(args) -> int:
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port: expected 1-65535, got {args.port}")
+    if not args.session_timeout > 0 or not args.idle_minutes > 0:
+        raise UsageError("--session-timeout and --idle-minutes must be positive")
     if ui_assets.missing():
         try:
             ui_assets.install(log=lambda m: print(m, file=sys.stderr))
@@ -668,18 +682,18 @@ def cmd_ui(args) -> int:
         return 0
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
     print(f"buddysim UI on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    cmd = [
+    cmd = [  # the server module warns about a --host that is not loopback (sim/ui/server.py)
         sys.executable,
         "-m",
-        "solara",
-        "run",
-        "sim.app",
+        "sim.ui.server",
         "--host",
         args.host,
         "--port",
         str(args.port),
-        "--no-open",
-        "--production",
+        "--session-timeout",
+        str(args.session_timeout),
+        "--idle-minutes",
+        str(args.idle_minutes),
     ]
     proc = subprocess.Popen(cmd, env=env)
     try:

@@ -98,6 +98,8 @@ def __getattr__(name):  # module-level lazy constants
         return metric_names()
     if name == "INT_METRICS":
         return int_metrics()
+    if name == "COUNTERS":  # metrics counted afresh each week (not levels)
+        return tuple(_layout()["counters"])
     if name == "EVENT_KINDS":
         return event_kinds()
     if name == "ORG_METRICS":
