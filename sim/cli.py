@@ -224,6 +224,11 @@ def summarise(results: list[RunResult], scenario: Scenario, seed: int, interrupt
                 "first_week": steps[0],
                 "last_week": steps[-1],
             }
+    survival = {}
+    if n > 1:
+        from .analysis import survival as sv
+
+        survival = {kind: c.summary() for kind, c in sv.curves(sv.event_table(results)).items()}
     return {
         "buddysim_version": __version__,
         "scenario": scenario.name,
@@ -235,7 +240,9 @@ def summarise(results: list[RunResult], scenario: Scenario, seed: int, interrupt
         "steps": scenario["run.steps"],
         "shares": shares,
         "timing": timing,
+        "survival": survival,
         "interval_method": "Wilson score interval, 95%",
+        "survival_method": "Kaplan-Meier, censored at the horizon; 95% Greenwood log(-log) bands" if survival else None,
         "runs": runs,
     }
 
@@ -296,7 +303,16 @@ def write_outputs(out: Path, results: list[RunResult], summary: dict, plots: boo
             )
         )
         if len(results) > 1:
+            from .analysis import survival as sv
+
             written.append(figures.outcomes(summary, out / "outcomes.png", title=f"Scenario: {sc.name}"))
+            written.append(
+                figures.survival_figure(
+                    {sc.name: sv.curves(sv.event_table(results))},
+                    out / "survival.png",
+                    title=f"Scenario: {sc.name} — how soon partnerships reach each outcome ({len(results)} runs)",
+                )
+            )
     return written
 
 
@@ -363,12 +379,28 @@ def _describe_many(summary: dict) -> list[str]:
             f"  {kind.replace('_', ' '):10s} {s['runs']:5d}  {s['share']:6.1%}  "
             f"[{s['ci95'][0]:.1%}, {s['ci95'][1]:.1%}]"
         )
-    for kind, t in summary["timing"].items():
+    if summary.get("survival"):
+        lines.append("")
         lines.append(
-            f"  {kind.replace('_', ' ')} at week: median {t['median_week']:g}, "
-            f"IQR {t['iqr_weeks'][0]:g}-{t['iqr_weeks'][1]:g}, range {t['first_week']}-{t['last_week']}"
+            f"Time to each outcome (Kaplan-Meier over all {n} runs, censored at week {summary['steps']}; 95% intervals):"
         )
+        for kind, s in summary["survival"].items():
+            lines.append("  " + _describe_survival(kind, s))
     return lines
+
+
+def _describe_survival(kind: str, s: dict) -> str:
+    from .analysis.survival import phrase
+
+    if s["median_week"] is None:
+        median = "median not reached"
+    else:
+        lo, hi = (f"{w:.0f}" if w is not None else "not reached" for w in s["median_ci95"])
+        median = f"median week {s['median_week']:.0f} [{lo}-{hi}]"
+    years = "; ".join(
+        f"{v['share']:.0%} by year {y} [{v['ci95'][0]:.0%}-{v['ci95'][1]:.0%}]" for y, v in s["by_year"].items()
+    )
+    return f"{phrase(kind):14s} {s['events']:4d} of {s['runs']} runs; {median}" + (f"; {years}" if years else "")
 
 
 def cmd_run(args) -> int:
@@ -520,7 +552,7 @@ def cmd_compare(args) -> int:
         written = comp.to_csv(args.out)
         md = args.out / "compare.md"
         md.write_text(comp.to_markdown())
-        written += [md, comp.figure(args.out / "compare.png")]
+        written += [md, comp.figure(args.out / "compare.png"), comp.survival_figure(args.out / "compare_survival.png")]
     except OSError as exc:
         raise UsageError(f"{args.out}: cannot write ({exc.strerror})") from None
     print("\nWrote: " + ", ".join(str(p) for p in written))

@@ -66,10 +66,15 @@ class RunResult:
             "engine": self.engine,
             "final": final,
             "event_counts": kinds,
+            "event_weeks": self.event_weeks(),
         }
 
     def events_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.events, columns=None if self.events else ["step", "kind", "org"])
+
+    def event_weeks(self, kinds: Iterable[str] | None = None) -> dict[str, int | None]:
+        """Week of the first event of each outcome-event kind (None: not by the horizon); see :func:`outcome_event_kinds`."""
+        return event_weeks(self.events, kinds)
 
 
 _FLOAT_METRICS = {
@@ -225,3 +230,27 @@ def describe_event(e: dict) -> str:
     elif detail:
         extra = " " + ", ".join(f"{k}={v}" for k, v in detail.items())
     return f"week {e['step']:>3}: {e['kind'].replace('_', ' ')}{org}{extra}"
+
+
+def outcome_event_kinds() -> tuple[str, ...]:
+    """Kinds of event that mark an outcome with a time (for survival curves): the model's ``OUTCOME_EVENTS``
+    when it declares them (``sim.model.outcomes``), else every decided outcome (``OUTCOMES`` but undecided).
+
+    Each appears in a run's event log, as ``{"step": week, "kind": kind, ...}``, the week it first happens."""
+    from .model import outcomes
+
+    declared = getattr(outcomes, "OUTCOME_EVENTS", None)
+    if declared:
+        return tuple(declared)
+    return tuple(k for k in outcomes.OUTCOMES if k != outcomes.UNDECIDED)
+
+
+def event_weeks(events: Iterable[dict], kinds: Iterable[str] | None = None) -> dict[str, int | None]:
+    """Week of the first event of each kind in an event log (None where there is none)."""
+    kinds = outcome_event_kinds() if kinds is None else tuple(kinds)
+    first: dict[str, int | None] = dict.fromkeys(kinds)
+    for e in events:
+        k = e.get("kind")
+        if k in first and first[k] is None:
+            first[k] = int(e["step"])
+    return first

@@ -147,6 +147,7 @@ def test_compare_run_folders_and_cli(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "no detectable difference" in p.stdout
     assert (tmp_path / "cmp" / "compare.md").exists() and (tmp_path / "cmp" / "compare.png").exists()
+    assert (tmp_path / "cmp" / "compare_survival.png").exists() and "log-rank" in p.stdout
     p = subprocess.run(
         [PY, "-m", "sim", "compare", a, tmp_path / "nothing.toml"], capture_output=True, text=True, cwd=ROOT
     )
@@ -160,6 +161,7 @@ SECTION_IDS = (
     "phase-diagram",
     "trajectories",
     "outcome-times",
+    "survival",
     "sensitivity",
     "discovery",
     "manifest",

@@ -374,3 +374,102 @@ def prim_trajectory(trajectory: pd.DataFrame, chosen: int, path: Path, title: st
 
 def _fmt(v) -> str:
     return f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+# --- survival curves ---------------------------------------------------------------------------------------
+EVENT_FALLBACK_COLOURS = ["#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
+
+
+def _time_ticks(ax, horizon: int) -> None:
+    """Ticks every six months (26 weeks), labelled in months and years for a reader who does not count weeks."""
+    step = 26 if horizon <= 260 else 52 if horizon <= 520 else 52 * max(1, round(horizon / 52 / 10))
+    ticks = list(range(0, horizon + 1, step))
+    labels = []
+    for w in ticks:
+        if w == 0:
+            labels.append("start")
+        elif w % 52 == 0:
+            labels.append(f"{w // 52} yr" + ("s" if w > 52 else ""))
+        else:
+            labels.append(f"{w // 52 * 12 + 6} mo" if w < 52 else f"{w / 52:g} yrs")
+    ax.set_xticks(ticks, labels)
+    ax.set_xlim(0, horizon)
+
+
+def survival_figure(groups, path: Path | None = None, *, title: str, tests=None):
+    """Kaplan-Meier curves, one panel per event kind: the share of partnerships that have had the event by
+    each time, with 95% bands; one curve per group (scenario).
+
+    ``groups``: {group label: {kind: Curve}}; ``tests``: {kind: LogRank} (shown under each panel's title).
+    Saved to ``path`` (returned) if given, otherwise the Figure is returned."""
+    from .survival import WEEKS_PER_YEAR, phrase
+
+    kinds = list(dict.fromkeys(k for by_kind in groups.values() for k in by_kind))
+    height = 5.2 + 0.28 * len(groups)  # room for the legend under each panel
+    fig, axes = plt.subplots(
+        1, max(1, len(kinds)), figsize=(7 * max(1, len(kinds)), height), squeeze=False, layout="constrained"
+    )
+    axes = axes[0]
+    single = len(groups) == 1
+    horizon = max((c.horizon for by_kind in groups.values() for c in by_kind.values()), default=52)
+    for j, (ax, kind) in enumerate(zip(axes, kinds)):
+        for i, (label, by_kind) in enumerate(groups.items()):
+            c = by_kind.get(kind)
+            if c is None:
+                continue
+            if single:
+                colour = OUTCOME_COLOURS.get(kind, EVENT_FALLBACK_COLOURS[j % len(EVENT_FALLBACK_COLOURS)])
+            else:
+                colour = SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)]
+            t = c.table
+            x = np.append(t["week"].to_numpy(), c.horizon)
+            share = np.append(1 - t["survival"].to_numpy(), 1 - t["survival"].iloc[-1])
+            lo = np.append(1 - t["upper"].to_numpy(), 1 - t["upper"].iloc[-1])
+            hi = np.append(1 - t["lower"].to_numpy(), 1 - t["lower"].iloc[-1])
+            med = (
+                f"median {c.median / WEEKS_PER_YEAR * 12:.0f} months"
+                if np.isfinite(c.median)
+                else f"median not reached ({c.share_by(c.horizon)[0]:.0%} by week {c.horizon})"
+            )
+            name = f"{label}: {med}" if not single else f"{c.events} of {c.n} runs; {med}"
+            ax.step(x, share * 100, where="post", color=colour, lw=2.2, label=name)
+            ax.fill_between(x, lo * 100, hi * 100, step="post", color=colour, alpha=0.18, lw=0)
+            if single:
+                for y in range(1, c.horizon // WEEKS_PER_YEAR + 1):
+                    s, _, _ = c.share_by(y * WEEKS_PER_YEAR)
+                    ax.plot([y * WEEKS_PER_YEAR], [s * 100], "o", color=colour, ms=6)
+                    ax.annotate(
+                        f"{s:.0%} by year {y}",
+                        (y * WEEKS_PER_YEAR, s * 100),
+                        textcoords="offset points",
+                        xytext=(-6, 8),
+                        ha="right",
+                        fontsize=10,
+                        color="#333",
+                    )
+        ax.axhline(50, color="#999", ls="--", lw=1)
+        ax.text(2, 51.5, "half of partnerships", color="#777", fontsize=9)
+        heading = f"Time to {phrase(kind)}"
+        if tests and kind in tests:
+            heading += "\n" + tests[kind].verdict()
+        ax.set_title(heading)
+        ax.set_ylabel(f"% of partnerships that have {kind.replace('_', ' ')}")
+        ax.set_xlabel("time since the partnership began")
+        ax.set_ylim(-1.5, 100)  # a curve that stays at 0% stays visible above the axis
+        _time_ticks(ax, horizon)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), fontsize=10, frameon=False)
+    fig.suptitle(title, fontsize=14)
+    fig.supxlabel(
+        "Kaplan-Meier estimate; shaded: 95% confidence band. Runs without the event are followed to the end "
+        f"of the run (week {horizon}) and counted as not having it by then.",
+        fontsize=9,
+        color="#555",
+        x=0.01,
+        ha="left",
+    )
+    if path is None:
+        return fig
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

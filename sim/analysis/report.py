@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..model.outcomes import OUTCOMES
 from ..sweep.design import load_saved_experiment
-from . import plots
+from . import plots, survival
 from .stats import wilson_interval
 
 SECTIONS = (
@@ -21,6 +21,7 @@ SECTIONS = (
     "phase-diagram",
     "trajectories",
     "outcome-times",
+    "survival",
     "sensitivity",
     "discovery",
     "manifest",
@@ -140,6 +141,9 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
                 stats.rename(columns={"50%": "median week", "25%": "Q1", "75%": "Q3"}), "{:.0f}"
             )
 
+        # Survival curves
+        parts["survival"] = _survival_section(ok, keys, exp, tmp)
+
         # Sensitivity
         if exp.design in ("sobol", "morris"):
             from .sensitivity import sensitivity
@@ -203,6 +207,7 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
             "phase-diagram": "Phase diagram",
             "trajectories": "Trajectory envelopes by outcome",
             "outcome-times": "Time to outcome",
+            "survival": "How soon partnerships reach each outcome (survival curves)",
             "sensitivity": "Sensitivity analysis",
             "discovery": "Scenario discovery (PRIM)",
             "manifest": "What was run (manifest)",
@@ -217,3 +222,61 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         )
     out.write_text(doc, encoding="utf-8")
     return out
+
+
+def _survival_groups(ok: pd.DataFrame, keys: list[str], max_levels: int = 6) -> tuple[str | None, dict]:
+    """Runs split by the first varied parameter (its levels, or thirds of its range), or pooled."""
+    for key in keys:
+        values = ok[key].dropna()
+        levels = sorted(values.unique(), key=lambda v: (isinstance(v, str), v))
+        if 1 < len(levels) <= max_levels:
+            return key, {f"{key} = {v}": ok[ok[key] == v] for v in levels}
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if numeric and len(levels) > max_levels:
+            bins = pd.qcut(values.astype(float), q=3, duplicates="drop")
+            groups = {}
+            for name, (interval, sub) in zip(("low", "middle", "high"), ok.groupby(bins, observed=True)):
+                groups[f"{key}: {name} third ({interval.left:.3g}-{interval.right:.3g})"] = sub
+            return key, groups
+    return None, {"all runs": ok}
+
+
+def _survival_section(ok: pd.DataFrame, keys: list[str], exp, tmp: Path) -> str:
+    if ok.empty:
+        return _note("No run finished.")
+    horizon = ok["run.steps"] if "run.steps" in ok.columns else exp.base["run.steps"]
+    events = survival.event_table_from_runs(ok, horizon)
+    if events.empty:
+        return _note("These runs recorded no outcome events.")
+    pooled = {"all runs": survival.curves(events, label="all runs")}
+    out = _img(
+        plots.survival_figure(pooled, tmp / "survival_all.png", title=f"All {len(ok)} runs of the sweep"),
+        "time to each outcome, all runs",
+    )
+    key, groups = _survival_groups(ok, keys)
+    table_groups = pooled
+    if key is not None:
+        tables = {}
+        for name, sub in groups.items():
+            h = sub["run.steps"] if "run.steps" in sub.columns else exp.base["run.steps"]
+            tables[name] = survival.event_table_from_runs(sub, h)
+        by_group = {name: survival.curves(t, label=name) for name, t in tables.items()}
+        tests = {kind: survival.logrank(tables, kind) for kind in survival.event_kinds() if kind in set(events["kind"])}
+        out += _note(
+            f"Split by {key}, the first varied parameter"
+            + (" with few levels" if len(groups) > 1 else "")
+            + "; other parameters pooled within each curve."
+        )
+        out += _img(
+            plots.survival_figure(by_group, tmp / "survival_groups.png", title=f"By {key}", tests=tests),
+            f"time to each outcome by {key}",
+        )
+        table_groups = {**pooled, **by_group}
+    return (
+        out
+        + _table(survival.display_table(table_groups))
+        + _note(
+            "Shares are of runs that have had the event by the end of each year, with 95% intervals; n.r. = the "
+            "interval's bound is not reached by the end of the runs."
+        )
+    )
