@@ -141,6 +141,12 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
                 stats.rename(columns={"50%": "median week", "25%": "Q1", "75%": "Q3"}), "{:.0f}"
             )
 
+        # Robust decisions
+        if exp.design == "robust":
+            from .robust import analyse_runs
+
+            parts["robust"] = analyse_runs(exp, runs).to_html(tmp)
+
         # Survival curves
         parts["survival"] = _survival_section(ok, keys, exp, tmp)
 
@@ -213,8 +219,10 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
             "manifest": "What was run (manifest)",
             "methods": "Methods",
         }
-        nav = "".join(f'<a href="#{s}">{titles[s]}</a>' for s in SECTIONS)
-        body = "".join(f'<section id="{s}"><h2>{titles[s]}</h2>{parts[s]}</section>' for s in SECTIONS)
+        titles["robust"] = "Robust decisions: which policy holds up across the futures"
+        sections = [s for s in (SECTIONS[0], "robust", *SECTIONS[1:]) if s in parts]
+        nav = "".join(f'<a href="#{s}">{titles[s]}</a>' for s in sections)
+        body = "".join(f'<section id="{s}"><h2>{titles[s]}</h2>{parts[s]}</section>' for s in sections)
         doc = (
             f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>buddysim report: "
             f"{html.escape(exp.name)}</title><style>{CSS}</style></head><body>"
@@ -253,7 +261,12 @@ def _survival_section(ok: pd.DataFrame, keys: list[str], exp, tmp: Path) -> str:
         plots.survival_figure(pooled, tmp / "survival_all.png", title=f"All {len(ok)} runs of the sweep"),
         "time to each outcome, all runs",
     )
-    key, groups = _survival_groups(ok, keys)
+    if exp.design == "robust" and len(exp.policies) <= 8:
+        policy, _ = exp.policy_and_future(ok["point"].to_numpy())
+        key = "policy"
+        groups = {p.name: ok[policy == i] for i, p in enumerate(exp.policies)}
+    else:
+        key, groups = _survival_groups(ok, keys)
     table_groups = pooled
     if key is not None:
         tables = {}
@@ -263,7 +276,9 @@ def _survival_section(ok: pd.DataFrame, keys: list[str], exp, tmp: Path) -> str:
         by_group = {name: survival.curves(t, label=name) for name, t in tables.items()}
         tests = {kind: survival.logrank(tables, kind) for kind in survival.event_kinds() if kind in set(events["kind"])}
         out += _note(
-            f"Split by {key}, the first varied parameter"
+            "One curve per policy, each across all the futures."
+            if key == "policy"
+            else f"Split by {key}, the first varied parameter"
             + (" with few levels" if len(groups) > 1 else "")
             + "; other parameters pooled within each curve."
         )
