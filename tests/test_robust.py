@@ -171,7 +171,7 @@ def test_every_policy_sees_the_same_futures_and_seeds():
     assert len(t) == 4 * 5 * 3
     policy, future = exp.policy_and_future(t["point"].to_numpy())
     t = t.assign(policy=policy, future=future)
-    for (f, r), g in t.groupby(["future", "replication"]):
+    for _, g in t.groupby(["future", "replication"]):
         assert g["seed"].nunique() == 1 and g["policy"].nunique() == 4  # common random numbers across policies
         assert g["system.competition"].nunique() == 1 and g["system.history"].nunique() == 1
     assert t.groupby("policy")["seed"].nunique().eq(5 * 3).all()  # futures and replications: independent seeds
