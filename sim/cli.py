@@ -778,7 +778,15 @@ def cmd_validate(args) -> int:
             print(f"buddysim: error: {exc}", file=sys.stderr)
             status = EXIT_USAGE
         else:
-            print(f"ok: {f} ({len(sc.changes)} parameter(s) differ from the defaults)")
+            extra = (
+                f"; {len(sc.timeline)} timeline entr{'y' if len(sc.timeline) == 1 else 'ies'}" if sc.timeline else ""
+            )
+            print(f"ok: {f} ({len(sc.changes)} parameter(s) differ from the defaults{extra})")
+            if sc.timeline:
+                from .timeline import describe
+
+                for line in describe(sc.timeline):
+                    print("    " + line)
     return status
 
 

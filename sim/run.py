@@ -12,7 +12,7 @@ import pandas as pd
 from .model import BuddyingModel, ReferenceModel
 from .model.state import State
 from .model.statistics import STATISTICS, compute
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioError
 
 
 @dataclass
@@ -112,6 +112,14 @@ def run(
     if unknown:
         raise ValueError(f"unknown statistic(s) {', '.join(unknown)}; known: {', '.join(STATISTICS)}")
     sc = scenario if scenario is not None else Scenario()
+    if sc.timeline and not getattr(BuddyingModel if engine != "reference" else ReferenceModel, "runs_timelines", False):
+        raise ScenarioError(
+            sc.source,
+            "timeline",
+            f"{len(sc.timeline)} [[timeline]] entries, checked; the engines do not run timelines yet (the step "
+            "that wires them in is to come), so this scenario cannot run. Remove its [[timeline]] entries to run "
+            "it without them",
+        )
     if steps is not None:
         sc = sc.replace({"run.steps": int(steps)})
     seed = int(sc["run.seed"] if seed is None else seed)

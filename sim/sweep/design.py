@@ -377,6 +377,13 @@ def experiment_from_toml(
             base = load_scenario(base_dir / scen) if scen else Scenario(name="defaults")
         except ScenarioError as exc:
             raise _err(source, "experiment.scenario", f"base scenario: {exc}") from None
+    if base.timeline:
+        raise _err(
+            source,
+            "experiment.scenario",
+            "the base scenario has [[timeline]] entries; sweeps do not carry timelines yet (they come with the "
+            "step that wires timelines into the engines)",
+        )
     fixed = doc.get("set", {})
     if not isinstance(fixed, dict):
         raise _err(source, "set", 'expected a table [set] of "section.name" = value')
