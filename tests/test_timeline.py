@@ -620,3 +620,15 @@ def test_valid_timelines_load_write_back_and_fire_in_order(tables):
         if not e.repeat:
             assert len(weeks) <= 1
         assert all(b - a >= e.min_gap for a, b in itertools.pairwise(weeks))
+
+
+def test_the_docs_list_every_action_and_every_parameter_fixed_during_a_run():
+    from sim.timeline import ACTIONS
+
+    text = (ROOT / "docs" / "timelines.md").read_text()
+    for name in ACTIONS:
+        assert f"`{name}`" in text, name
+    for key in FIXED_DURING_RUN:
+        assert f"`{key}`" in text or f"`{key.split('.', 1)[1]}`" in text, key
+    for section in FIXED_SECTIONS:
+        assert f"`[{section}]`" in text, section

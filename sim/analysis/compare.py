@@ -196,8 +196,8 @@ class Comparison:
     def to_markdown(self) -> str:
         t = self.table
         out = [
-            "| scenario | runs | bedded in (95% CI) | failed (95% CI) | week bedded in, median (IQR) | "
-            "week failed, median (IQR) | trust_min | adoption_min | board_min |",
+            "| scenario | runs | bedded in (95% CI) | failed (95% CI) | week, if bedded in: median (IQR) | "
+            "week, if failed: median (IQR) | trust_min | adoption_min | board_min |",
             "|---|---:|---|---|---|---|---:|---:|---:|",
         ]
         for name, r in t.iterrows():
