@@ -107,7 +107,7 @@ def settings(exp: Experiment) -> Settings:
             source,
             "robust.measure",
             f"expected an outcome ({', '.join(OUTCOMES)}), an outcome event or an end-of-run metric "
-            f"(`buddysim params` and docs/ODD.md list the metrics), got {measure!r}{hint}",
+            f"(the columns of `buddysim run`'s series.parquet; docs/ODD.md), got {measure!r}{hint}",
         )
     kind = "outcome" if measure in OUTCOMES else "event" if measure in events else "metric"
     direction = table.get("direction", DEFAULT_DIRECTIONS.get(measure))
