@@ -605,6 +605,27 @@ def robust_vulnerabilities(result, discovery, path: Path) -> Path:
     if box is not None:
         from matplotlib.patches import Rectangle
 
+        inside = np.ones(len(fut), dtype=bool)
+        for k, r in box.restrictions.items():
+            col = fut[k]
+            if isinstance(r, list):
+                inside &= col.astype(str).isin([str(v) for v in r]).to_numpy()
+            else:
+                v = col.to_numpy(float)
+                if r[0] is not None:
+                    inside &= v >= r[0]
+                if r[1] is not None:
+                    inside &= v <= r[1]
+        ax.scatter(
+            xs[inside],
+            ys[inside],
+            s=70,
+            facecolors="none",
+            edgecolors="k",
+            lw=0.8,
+            label=f"inside PRIM box 1 ({inside.sum()} futures, {box.density:.0%} of them miss)",
+        )
+
         def lim(k, vals):
             r = box.restrictions.get(k)
             if r is None or isinstance(r, list):
@@ -615,6 +636,8 @@ def robust_vulnerabilities(result, discovery, path: Path) -> Path:
 
         x0, x1 = lim(kx, xs)
         y0, y1 = lim(ky, ys) if ky is not None else (-1.05, 1.05)
+        shown = {kx, ky}
+        others = [k for k in box.restrictions if k not in shown]
         ax.add_patch(
             Rectangle(
                 (x0, y0),
@@ -624,7 +647,11 @@ def robust_vulnerabilities(result, discovery, path: Path) -> Path:
                 ec="k",
                 lw=2,
                 ls="--",
-                label=f"PRIM box 1: {box.density:.0%} of futures inside miss the target",
+                label=_wrap(
+                    "the box's limits on these two parameters"
+                    + (f" (it also limits {', '.join(others)})" if others else ""),
+                    70,
+                ),
             )
         )
     ax.set_xlabel(kx)
