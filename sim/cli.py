@@ -120,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+    p = sub.add_parser(
+        "robust",
+        help="robust decisions: every policy across the same sampled futures; regret, satisficing, vulnerabilities",
+    )
+    p.add_argument("experiment", help='experiment file (.toml) with design = "robust"')
+    p.add_argument("--workers", "-w", type=_positive_int, help="local worker processes (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address or file (default: $DASK_SCHEDULER_ADDRESS)")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I of N; `buddysim merge` then `robust` again")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<experiment name>)")
+    p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report (tables, CSV and figures only)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
     p = sub.add_parser("merge", help="join the shards of a sweep into its final tables")
     p.add_argument("folder", type=Path, help="the sweep's output folder")
 
@@ -254,6 +267,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "validate": cmd_validate,
             "params": cmd_params,
             "sweep": cmd_sweep,
+            "robust": cmd_robust,
             "merge": cmd_merge,
             "compare": cmd_compare,
             "report": cmd_report,
@@ -329,12 +343,28 @@ def _describe_many(summary: dict) -> list[str]:
             f"  {kind.replace('_', ' '):10s} {s['runs']:5d}  {s['share']:6.1%}  "
             f"[{s['ci95'][0]:.1%}, {s['ci95'][1]:.1%}]"
         )
-    for kind, t in summary["timing"].items():
+    if summary.get("survival"):
+        lines.append("")
         lines.append(
-            f"  {kind.replace('_', ' ')} at week: median {t['median_week']:g}, "
-            f"IQR {t['iqr_weeks'][0]:g}-{t['iqr_weeks'][1]:g}, range {t['first_week']}-{t['last_week']}"
+            f"Time to each outcome (Kaplan-Meier over all {n} runs, censored at week {summary['steps']}; 95% intervals):"
         )
+        for kind, s in summary["survival"].items():
+            lines.append("  " + _describe_survival(kind, s))
     return lines
+
+
+def _describe_survival(kind: str, s: dict) -> str:
+    from .analysis.survival import phrase
+
+    if s["median_week"] is None:
+        median = "median not reached"
+    else:
+        lo, hi = (f"{w:.0f}" if w is not None else "not reached" for w in s["median_ci95"])
+        median = f"median week {s['median_week']:.0f} [{lo}-{hi}]"
+    years = "; ".join(
+        f"{v['share']:.0%} by year {y} [{v['ci95'][0]:.0%}-{v['ci95'][1]:.0%}]" for y, v in s["by_year"].items()
+    )
+    return f"{phrase(kind):14s} {s['events']:4d} of {s['runs']} runs; {median}" + (f"; {years}" if years else "")
 
 
 def cmd_run(args) -> int:
@@ -413,11 +443,20 @@ def cmd_run(args) -> int:
 
 # --- sweep / merge ----------------------------------------------------------------------
 def cmd_sweep(args) -> int:
-    import os
-
-    from .sweep import load_experiment, parse_shard, plan, sweep
+    from .sweep import load_experiment
 
     exp = load_experiment(args.experiment)
+    manifest = _execute_sweep(exp, args)
+    return 0 if manifest is not None or args.dry_run else 130
+
+
+def _execute_sweep(exp, args) -> dict | None:
+    """Plan, print and run (or resume) a sweep as the command line asked; the manifest, or None if interrupted
+    or a dry run."""
+    import os
+
+    from .sweep import parse_shard, plan, sweep
+
     shard = parse_shard(args.shard)
     scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if scheduler and args.workers:
@@ -429,13 +468,19 @@ def cmd_sweep(args) -> int:
         if scheduler
         else (f"{args.workers} local worker(s)" if args.workers else f"up to {os.cpu_count()} local workers")
     )
-    print(
-        f"experiment {exp.name}: {exp.design} design over {len(keys)} parameter(s), "
-        f"{table['point'].nunique()} point(s) x {exp.replications} replication(s) = {len(table)} runs "
-        f"in {len(chunks)} chunks of {size}; {where}; -> {out}"
-    )
+    if exp.design == "robust":
+        what = (
+            f"{len(exp.policies)} policies x {exp.samples} futures (Latin hypercube over {len(exp.uncertain)} "
+            f"uncertain parameter(s)) x {exp.replications} replication(s) = {len(table)} runs"
+        )
+    else:
+        what = (
+            f"{exp.design} design over {len(keys)} parameter(s), {table['point'].nunique()} point(s) x "
+            f"{exp.replications} replication(s) = {len(table)} runs"
+        )
+    print(f"experiment {exp.name}: {what} in {len(chunks)} chunks of {size}; {where}; -> {out}")
     if args.dry_run:
-        return 0
+        return None
     progress = None
     if not args.quiet:
         from tqdm import tqdm
@@ -464,12 +509,49 @@ def cmd_sweep(args) -> int:
         print(
             f"\ninterrupted: finished chunks are saved in {out}; run the same command again to resume", file=sys.stderr
         )
-        return 130
+        return None
     c = manifest.get("counts", {})
     print(
         f"{manifest['status']} in {time.perf_counter() - t0:.1f} s: {c.get('done', '-')} runs done, "
         f"{c.get('failed', '-')} failed -> {out}"
     )
+    return manifest
+
+
+def cmd_robust(args) -> int:
+    from .analysis import robust
+    from .sweep import load_experiment
+
+    exp = load_experiment(args.experiment)
+    if exp.design != "robust":
+        raise UsageError(
+            f'{args.experiment}: experiment.design is {exp.design!r}; `buddysim robust` needs design = "robust" '
+            "(levers, uncertainties, [robust]); docs/analysis.md shows one"
+        )
+    robust.settings(exp)  # the analysis settings are checked before anything runs
+    manifest = _execute_sweep(exp, args)
+    if manifest is None:
+        return 0 if args.dry_run else 130
+    out = args.out or Path("results") / exp.name
+    if manifest.get("status") != "complete":
+        print(f"this shard is done; when every shard is: buddysim merge {out}, then this command again to analyse")
+        return 0
+    t0 = time.perf_counter()
+    result = robust.analyse(out)
+    print()
+    print(result.to_text())
+    try:
+        written = result.to_csv(out)
+        md = out / "robust.md"
+        md.write_text(f"# Robust decisions: {exp.name}\n\n" + result.to_markdown())
+        written += [md, *result.figures(out)]
+        if not args.no_report:
+            from .analysis import build_report
+
+            written.append(build_report(out))
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write ({exc.strerror})") from None
+    print(f"\nAnalysis {time.perf_counter() - t0:.1f} s. Wrote: " + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -513,7 +595,7 @@ def cmd_compare(args) -> int:
         written = comp.to_csv(args.out)
         md = args.out / "compare.md"
         md.write_text(comp.to_markdown())
-        written += [md, comp.figure(args.out / "compare.png")]
+        written += [md, comp.figure(args.out / "compare.png"), comp.survival_figure(args.out / "compare_survival.png")]
     except OSError as exc:
         raise UsageError(f"{args.out}: cannot write ({exc.strerror})") from None
     print("\nWrote: " + ", ".join(str(p) for p in written))
@@ -714,7 +796,15 @@ def cmd_validate(args) -> int:
             print(f"buddysim: error: {exc}", file=sys.stderr)
             status = EXIT_USAGE
         else:
-            print(f"ok: {f} ({len(sc.changes)} parameter(s) differ from the defaults)")
+            extra = (
+                f"; {len(sc.timeline)} timeline entr{'y' if len(sc.timeline) == 1 else 'ies'}" if sc.timeline else ""
+            )
+            print(f"ok: {f} ({len(sc.changes)} parameter(s) differ from the defaults{extra})")
+            if sc.timeline:
+                from .timeline import describe
+
+                for line in describe(sc.timeline):
+                    print("    " + line)
     return status
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioError
 
 if TYPE_CHECKING:  # imported where used: `import sim` and the light CLI commands stay fast
     import pandas as pd
@@ -68,12 +68,17 @@ class RunResult:
             "engine": self.engine,
             "final": final,
             "event_counts": kinds,
+            "event_weeks": self.event_weeks(),
         }
 
     def events_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame(self.events, columns=None if self.events else ["step", "kind", "org"])
+
+    def event_weeks(self, kinds: Iterable[str] | None = None) -> dict[str, int | None]:
+        """Week of the first event of each outcome-event kind (None: not by the horizon); see :func:`outcome_event_kinds`."""
+        return event_weeks(self.events, kinds)
 
 
 _FLOAT_METRICS = {
@@ -164,6 +169,14 @@ def run(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(repr(e) for e in ENGINES)}, not {engine!r}")
     sc = scenario if scenario is not None else Scenario()
+    if sc.timeline and not getattr(Simulation, "runs_timelines", False):
+        raise ScenarioError(
+            sc.source,
+            "timeline",
+            f"{len(sc.timeline)} [[timeline]] entries, checked; the engines do not run timelines yet (the step "
+            "that wires them in is to come), so this scenario cannot run. Remove its [[timeline]] entries to run "
+            "it without them",
+        )
     if steps is not None:
         sc = sc.replace({"run.steps": int(steps)})
     seed = int(sc["run.seed"] if seed is None else seed)
@@ -237,3 +250,27 @@ def describe_event(e: dict) -> str:
     elif detail:
         extra = " " + ", ".join(f"{k}={v}" for k, v in detail.items())
     return f"week {e['step']:>3}: {e['kind'].replace('_', ' ')}{org}{extra}"
+
+
+def outcome_event_kinds() -> tuple[str, ...]:
+    """Kinds of event that mark an outcome with a time (for survival curves): the model's ``OUTCOME_EVENTS``
+    when it declares them (``sim.model.outcomes``), else every decided outcome (``OUTCOMES`` but undecided).
+
+    Each appears in a run's event log, as ``{"step": week, "kind": kind, ...}``, the week it first happens."""
+    from .model import outcomes
+
+    declared = getattr(outcomes, "OUTCOME_EVENTS", None)
+    if declared:
+        return tuple(declared)
+    return tuple(k for k in outcomes.OUTCOMES if k != outcomes.UNDECIDED)
+
+
+def event_weeks(events: Iterable[dict], kinds: Iterable[str] | None = None) -> dict[str, int | None]:
+    """Week of the first event of each kind in an event log (None where there is none)."""
+    kinds = outcome_event_kinds() if kinds is None else tuple(kinds)
+    first: dict[str, int | None] = dict.fromkeys(kinds)
+    for e in events:
+        k = e.get("kind")
+        if k in first and first[k] is None:
+            first[k] = int(e["step"])
+    return first

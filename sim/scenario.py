@@ -309,6 +309,7 @@ class Scenario(Mapping[str, Any]):
         name: str = "defaults",
         source: str = "",
         description: str = "",
+        timeline: tuple = (),
     ):
         merged = {p.key: p.default for p in PARAMS}
         for key, value in (values or {}).items():
@@ -318,6 +319,7 @@ class Scenario(Mapping[str, Any]):
         self.name = name
         self.source = source
         self.description = description
+        self.timeline = tuple(timeline)  # checked [[timeline]] entries (sim.timeline.TimelineEntry)
 
     # Mapping protocol
     def __getitem__(self, key: str) -> Any:
@@ -330,10 +332,11 @@ class Scenario(Mapping[str, Any]):
         return len(self._values)
 
     def __repr__(self) -> str:
-        return f"Scenario({self.name!r}, changes={self.changes!r})"
+        extra = f", timeline={len(self.timeline)} entries" if self.timeline else ""
+        return f"Scenario({self.name!r}, changes={self.changes!r}{extra})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Scenario) and self._values == other._values
+        return isinstance(other, Scenario) and self._values == other._values and self.timeline == other.timeline
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking mapping semantics; not hashable
 
@@ -346,7 +349,19 @@ class Scenario(Mapping[str, Any]):
         values = dict(self._values)
         for key, value in {**(changes or {}), **{k.replace("__", "."): v for k, v in kw.items()}}.items():
             values[key] = value
-        return Scenario(values, name=self.name, source=self.source or "<changes>", description=self.description)
+        return Scenario(
+            values,
+            name=self.name,
+            source=self.source or "<changes>",
+            description=self.description,
+            timeline=self.timeline,
+        )
+
+    def with_timeline(self, timeline) -> Scenario:
+        """The same parameters with these timeline entries (already checked: :func:`sim.timeline.parse_entries`)."""
+        return Scenario(
+            self._values, name=self.name, source=self.source, description=self.description, timeline=timeline
+        )
 
     def to_nested(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
@@ -366,6 +381,10 @@ class Scenario(Mapping[str, Any]):
             lines.append(f"\n[{section}]")
             for key in keys:
                 lines.append(f"{key.split('.', 1)[1]} = {_toml_value(values[key])}")
+        for entry in self.timeline:
+            lines.append("\n[[timeline]]")
+            for key, value in entry.table:
+                lines.append(f"{key} = {_toml_value(value)}")
         return "\n".join(lines).lstrip("\n") + "\n"
 
 
@@ -373,7 +392,11 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_value(str(k))} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     return repr(v)
 
 
@@ -478,7 +501,11 @@ def _flatten(source: str, doc: Mapping[str, Any]) -> dict[str, Any]:
             raise ScenarioError(
                 source,
                 section,
-                "unknown section" + did_you_mean(section, SECTIONS) + "; sections are " + ", ".join(SECTIONS),
+                "unknown section"
+                + did_you_mean(section, (*SECTIONS, "timeline"))
+                + "; sections are "
+                + ", ".join(SECTIONS)
+                + " (and [[timeline]] entries)",
             )
         if not isinstance(body, dict):
             raise ScenarioError(source, section, f"expected a table [{section}], got {_show(body)}")
@@ -488,13 +515,28 @@ def _flatten(source: str, doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def scenario_from_toml(text: str, *, source: str = "<string>", name: str | None = None) -> Scenario:
-    """Parse and validate scenario TOML text (never evaluated as code)."""
+    """Parse and validate scenario TOML text (never evaluated as code), with its ``[[timeline]]`` entries."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, None, f"not valid TOML: {exc}") from None
     description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
-    return Scenario(_flatten(source, doc), name=name or "<string>", source=source, description=description)
+    timeline = doc.pop("timeline", None)
+    sc = Scenario(_flatten(source, doc), name=name or "<string>", source=source, description=description)
+    if timeline is not None:
+        from .timeline import TimelineError, parse_entries  # the timeline module sits beside this one
+
+        try:
+            entries = parse_entries(
+                timeline,
+                horizon=sc["run.steps"],
+                exec_team_size=sc["leadership.exec_team_size"],
+                check_changes=sc.replace,
+            )
+        except TimelineError as exc:
+            raise ScenarioError(source, exc.key, exc.message) from None
+        sc = sc.with_timeline(entries)
+    return sc
 
 
 #: The scenarios that ship with buddysim, as package data (in a source checkout, ``scenarios/`` links here).

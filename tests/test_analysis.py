@@ -135,6 +135,7 @@ def test_compare_run_folders_and_cli(tmp_path, cli):
     assert code == 0, err
     assert "no detectable difference" in out
     assert (tmp_path / "cmp" / "compare.md").exists() and (tmp_path / "cmp" / "compare.png").exists()
+    assert (tmp_path / "cmp" / "compare_survival.png").exists() and "log-rank" in out
     code, _, err = cli("compare", a, tmp_path / "nothing.toml")
     assert code == 2 and "no such file" in err
     code, _, err = cli("compare", tmp_path / "one", tmp_path)
@@ -148,6 +149,7 @@ SECTION_IDS = (
     "phase-diagram",
     "trajectories",
     "outcome-times",
+    "survival",
     "sensitivity",
     "discovery",
     "manifest",

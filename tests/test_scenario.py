@@ -155,6 +155,84 @@ def test_generated_documents_never_traceback(doc):
         assert isinstance(sc, Scenario)
 
 
+# Timelines: entries with likely and unlikely keys, conditions made of metric names, operators and junk,
+# parameter tables with real and made-up keys.
+_condition_words = st.sampled_from(
+    ["partner_trust_a", "trust_min", "week", "board_min", "nope", "<", "<=", ">", "==", "!=", "=", "and", "or",
+     "not", "(", ")", "0.3", "-1", "52", "1e9", "3abc", "&&", "__import__", "'x'"]
+)  # fmt: skip
+_conditions = st.lists(_condition_words, max_size=8).map(" ".join) | st.text(max_size=20)
+_param_tables = st.dictionaries(
+    st.sampled_from([p.key for p in PARAMS]) | st.text(string.ascii_lowercase + "._", min_size=1, max_size=12),
+    _values,
+    max_size=3,
+)
+_actions = st.sampled_from(
+    ["set", "replace_chief_executive", "replace_board_member", "buddy_withdraws", "union_stance", "new_initiative"]
+)
+_random_entries = st.dictionaries(
+    st.sampled_from(
+        ["at", "when", "repeat", "min_gap", "action", "label", "set", "org", "seat", "interim", "stance", "count", "x"]
+    ),
+    _values | _conditions | _param_tables | _actions | st.sampled_from(["A", "b", "partner"]),
+    max_size=6,
+)
+_plausible_entries = st.builds(
+    lambda action, trigger, extra: {"action": action, **trigger, **extra},
+    _actions,
+    st.one_of(
+        st.integers(-2, 320).map(lambda w: {"at": w}),
+        _conditions.map(lambda c: {"when": c}),
+        st.sampled_from(["trust_min < 0.3", "week >= 52 and not board_min > 0.5"]).map(lambda c: {"when": c}),
+    ),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "org": st.sampled_from(["A", "b", "C"]),
+            "seat": st.integers(-1, 8),
+            "stance": st.sampled_from(["partner", "excluded", "hostile"]),
+            "count": st.integers(0, 120),
+            "interim": st.booleans(),
+            "repeat": st.booleans(),
+            "min_gap": st.integers(0, 60),
+            "set": st.dictionaries(
+                st.sampled_from(
+                    ["leadership.message_alignment", "system.competition", "organisations.staff_a", "run.steps",
+                     "staff.union_stance", "leadership.turnover_x"]
+                ),
+                st.floats(-0.5, 1.5, allow_nan=False) | st.sampled_from(["partner", "wide"]),
+                max_size=2,
+            ),
+        },
+    ),
+)  # fmt: skip
+_timeline_entries = _random_entries | _plausible_entries
+
+
+def _toml_any(v):
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f'"{k}" = {_toml_any(x)}' for k, x in v.items()) + " }"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _toml_value(v)
+
+
+@given(st.lists(_plausible_entries, max_size=3) | st.lists(_timeline_entries, max_size=4), st.integers(1, 300))
+def test_generated_timelines_never_traceback(entries, steps):
+    text = f"[run]\nsteps = {steps}\n" + "".join(
+        "\n[[timeline]]\n" + "".join(f"{k} = {_toml_any(v)}\n" for k, v in e.items()) for e in entries
+    )
+    try:
+        sc = scenario_from_toml(text, source="fuzz.toml")
+    except ScenarioError as exc:
+        assert str(exc).startswith("fuzz.toml: ")  # noqa: PT017  (a fuzz test: either outcome is allowed)
+        key = exc.key
+        assert key is None or key.startswith("timeline") or key == "run.steps", key
+    else:
+        assert len(sc.timeline) == len(entries)
+        assert scenario_from_toml(sc.to_toml()) == sc
+
+
 @given(st.text(max_size=200))
 def test_arbitrary_text_never_tracebacks(text):
     try:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ..model.outcomes import BEDDED_IN, FAILED, OUTCOMES
 from ..run import run_replications
-from ..scenario import load_scenario
-from . import runfolder
+from ..scenario import ScenarioError, load_scenario
+from . import runfolder, survival
 from .stats import bootstrap_ci, bootstrap_diff, newcombe_interval, quartiles, verdict, wilson_interval
 
 END_METRICS = (
@@ -27,9 +27,12 @@ END_METRICS = (
     "loyalty_a",
     "loyalty_b",
 )
+SURVIVAL_METHODS = survival.METHODS
+WEEKS_PER_YEAR = survival.WEEKS_PER_YEAR
+phrase = survival.phrase
 METHODS = (
     "shares: Wilson score 95% intervals; differences of shares: Newcombe (1998) hybrid score 95% "
-    "intervals; outcome weeks: median and interquartile range; end-of-run metrics: mean with a 95% "
+    "intervals; week if bedded in / failed: median and interquartile range among the runs with that outcome; end-of-run metrics: mean with a 95% "
     "percentile bootstrap interval (2,000 resamples; paired by seed when the runs share seeds)"
 )
 
@@ -60,6 +63,8 @@ def sample_from_results(results, name: str, source: str) -> Sample:
                 "seed": r.seed,
                 "outcome": r.outcome,
                 "outcome_step": r.outcome_step,
+                "horizon": int(r.series["step"].iloc[-1]),
+                **{f"week_{k}": w for k, w in r.event_weeks().items()},
                 **{m: float(r.final[m]) for m in END_METRICS},
             }
         )
@@ -77,6 +82,8 @@ def sample_from_folder(folder: Path) -> Sample:
             "seed": r["seed"],
             "outcome": r["outcome"],
             "outcome_step": r["outcome_step"],
+            "horizon": r.get("steps", summary.get("steps")),
+            **{f"week_{k}": w for k, w in (r.get("event_weeks") or {}).items()},
             **{m: r["final"].get(m, math.nan) for m in END_METRICS},
         }
         for i, r in enumerate(summary["runs"])
@@ -111,6 +118,10 @@ class Comparison:
     samples: list[Sample]
     table: pd.DataFrame
     differences: pd.DataFrame
+    #: Kaplan-Meier curves {scenario: {event kind: Curve}}, their table, and a log-rank test per event kind
+    curves: dict = field(default_factory=dict)
+    survival: pd.DataFrame = field(default_factory=pd.DataFrame)
+    logrank: dict = field(default_factory=dict)
 
     # --- outputs -------------------------------------------------------------------------------
     def to_text(self) -> str:
@@ -118,7 +129,7 @@ class Comparison:
         first = self.samples[0].name
         lines = [
             f"{'scenario':34s} {'runs':>5s}  {'bedded in [95% CI]':>22s}  {'failed [95% CI]':>22s}  "
-            f"{'week bedded in':>15s}  {'week failed':>15s}"
+            f"{'week if bed in':>15s}  {'week if failed':>15s}"
         ]
         for name, r in t.iterrows():
             lines.append(
@@ -129,6 +140,34 @@ class Comparison:
         lines.append(f"{'end of run (mean)':34s} " + " ".join(f"{n[:14]:>14s}" for n in t.index))
         for m in ("trust_min", "adoption_min", "board_min", "culture_a", "leader_trust_a", "loyalty_a"):
             lines.append(f"  {m:32s} " + " ".join(f"{t.loc[n, m]:14.3f}" for n in t.index))
+        if self.curves:
+            lines.append("")
+            lines.append(
+                f"{'time to each outcome (Kaplan-Meier)':34s} {'events':>7s}  {'median week [95% CI]':>22s}  "
+                + "  ".join(f"{'by year ' + str(y):>18s}" for y in self._years())
+            )
+            for kind in self._kinds():
+                test = self.logrank.get(kind)
+                lines.append(f"  {phrase(kind)}: " + (test.verdict() if test is not None else ""))
+                for name, by_kind in self.curves.items():
+                    c = by_kind.get(kind)
+                    if c is None:
+                        continue
+                    cells = []
+                    for y in self._years():
+                        if y * WEEKS_PER_YEAR > c.horizon:
+                            cells.append(f"{'-':>18s}")
+                            continue
+                        share, lo, hi = c.share_by(y * WEEKS_PER_YEAR)
+                        cells.append(f"{f'{share:.0%} [{lo:.0%}-{hi:.0%}]':>18s}")
+                    lines.append(
+                        f"    {name[:30]:30s} {c.events:4d}/{c.n:<4d} {survival.median_text(c):>22s}  "
+                        + "  ".join(cells)
+                    )
+                if test is not None and len(test.pairwise):
+                    for _, row in test.pairwise.iterrows():
+                        p = "no test" if math.isnan(row["p"]) else survival.format_p(row["p"])
+                        lines.append(f"    log-rank, {row['group'][:30]} against {first[:30]}: {p}")
         if len(self.samples) > 1:
             lines.append("")
             lines.append(f"Differences against {first} (95% intervals):")
@@ -140,14 +179,21 @@ class Comparison:
                     f"[{d['low'] * scale:+.2f}, {d['high'] * scale:+.2f}]  {d['verdict']}"
                 )
         lines.append("")
-        lines.append("Methods: " + METHODS + ".")
+        lines.append("Methods: " + METHODS + "; " + SURVIVAL_METHODS + ".")
         return "\n".join(lines)
+
+    def _kinds(self) -> list[str]:
+        return list(dict.fromkeys(k for by_kind in self.curves.values() for k in by_kind))
+
+    def _years(self) -> list[int]:
+        horizon = max((c.horizon for by_kind in self.curves.values() for c in by_kind.values()), default=0)
+        return list(range(1, horizon // WEEKS_PER_YEAR + 1))
 
     def to_markdown(self) -> str:
         t = self.table
         out = [
-            "| scenario | runs | bedded in (95% CI) | failed (95% CI) | week bedded in, median (IQR) | "
-            "week failed, median (IQR) | trust_min | adoption_min | board_min |",
+            "| scenario | runs | bedded in (95% CI) | failed (95% CI) | week, if bedded in: median (IQR) | "
+            "week, if failed: median (IQR) | trust_min | adoption_min | board_min |",
             "|---|---:|---|---|---|---|---:|---:|---:|",
         ]
         for name, r in t.iterrows():
@@ -169,7 +215,35 @@ class Comparison:
                     f"| {d['scenario']} | {d['measure']} | {d['estimate']:+.3f} | "
                     f"[{d['low']:+.3f}, {d['high']:+.3f}] | {d['verdict']} |"
                 )
-        out += ["", "Methods: " + METHODS + "."]
+        if self.curves:
+            years = self._years()
+            out += [
+                "",
+                "Time to each outcome (Kaplan-Meier, censored at the horizon):",
+                "",
+                "| outcome event | scenario | events / runs | median week (95% CI) | "
+                + " | ".join(f"by year {y}" for y in years)
+                + " |",
+                "|---|---|---|---|" + "---|" * len(years),
+            ]
+            for kind in self._kinds():
+                for name, by_kind in self.curves.items():
+                    c = by_kind.get(kind)
+                    if c is None:
+                        continue
+                    cells = []
+                    for y in years:
+                        share, lo, hi = c.share_by(y * WEEKS_PER_YEAR)
+                        cells.append("-" if y * WEEKS_PER_YEAR > c.horizon else f"{share:.0%} [{lo:.0%}-{hi:.0%}]")
+                    out.append(
+                        f"| {phrase(kind)} | {name} | {c.events} / {c.n} | {survival.median_text(c)} | "
+                        + " | ".join(cells)
+                        + " |"
+                    )
+            out += ["", "Log-rank tests:", ""]
+            for kind, test in self.logrank.items():
+                out.append(f"- time to {phrase(kind)}: {test.verdict()}")
+        out += ["", "Methods: " + METHODS + "; " + SURVIVAL_METHODS + "."]
         return "\n".join(out) + "\n"
 
     def to_csv(self, folder: Path) -> list[Path]:
@@ -177,13 +251,58 @@ class Comparison:
         a, b = folder / "compare_scenarios.csv", folder / "compare_differences.csv"
         self.table.to_csv(a, index_label="scenario")
         self.differences.to_csv(b, index=False)
-        return [a, b]
+        written = [a, b]
+        if self.curves:
+            c, d = folder / "compare_survival.csv", folder / "compare_logrank.csv"
+            self.survival.rename(columns={"group": "scenario"}).to_csv(c, index=False)
+            self.logrank_table().to_csv(d, index=False)
+            written += [c, d]
+        return written
+
+    def logrank_table(self) -> pd.DataFrame:
+        """One row per event kind and test: all scenarios at once, then each against the first."""
+        rows = []
+        for kind, t in self.logrank.items():
+            rows.append(
+                {
+                    "event": kind,
+                    "test": "all scenarios",
+                    "chi2": t.statistic,
+                    "df": t.df,
+                    "p": t.p,
+                    "verdict": t.verdict(),
+                }
+            )
+            for _, r in t.pairwise.iterrows():
+                rows.append(
+                    {
+                        "event": kind,
+                        "test": f"{r['group']} vs {t.groups[0]}",
+                        "chi2": r["statistic"],
+                        "df": 1,
+                        "p": r["p"],
+                        "verdict": "",
+                    }
+                )
+        return pd.DataFrame(rows, columns=["event", "test", "chi2", "df", "p", "verdict"])
 
     def figure(self, path: Path | None = None):
         """Save the comparison figure to ``path`` (returns the path), or return the matplotlib Figure."""
         from .plots import comparison_figure
 
         return comparison_figure(self, path)
+
+    def survival_figure(self, path: Path | None = None):
+        """Kaplan-Meier curves per scenario, a panel per outcome event, the log-rank verdict in each title."""
+        from .plots import survival_figure
+
+        n = ", ".join(str(s.n) for s in self.samples)
+        return survival_figure(
+            self.curves,
+            path,
+            title=f"How soon partnerships reach each outcome, by scenario ({n} runs)",
+            tests=self.logrank,
+        )
 
 
 def _share(r, kind) -> str:
@@ -245,4 +364,19 @@ def compare(samples: list[Sample]) -> Comparison:
                 }
             )
     differences = pd.DataFrame(diffs, columns=["scenario", "measure", "estimate", "low", "high", "method", "verdict"])
-    return Comparison(samples, table, differences)
+
+    events = {s.name: survival.event_table_from_runs(s.runs, _horizons(s)) for s in samples}
+    curves = {name: survival.curves(e, label=name) for name, e in events.items()}
+    kinds = list(dict.fromkeys(k for e in events.values() for k in e["kind"]))
+    tests = {kind: survival.logrank(events, kind) for kind in kinds} if len(samples) > 1 else {}
+    return Comparison(
+        samples, table, differences, curves=curves, survival=survival.survival_table(curves), logrank=tests
+    )
+
+
+def _horizons(s: Sample):
+    if "horizon" in s.runs.columns and s.runs["horizon"].notna().all():
+        return s.runs["horizon"].to_numpy(dtype="int64")
+    if s.series is not None and "step" in s.series.columns:
+        return int(s.series["step"].max())
+    raise ScenarioError(s.source, None, "cannot tell the runs' horizon (no steps in summary.json, no series)")

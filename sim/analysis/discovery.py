@@ -5,8 +5,8 @@ the maintained implementation. For each box, PRIM peels the parameter space
 step by step; the *peeling trajectory* trades coverage (share of all runs
 with the outcome that fall inside the box) against density (share of runs in
 the box that have the outcome). We pick, on each trajectory, the box with the
-highest coverage whose density reaches the threshold (or, if none does, the
-densest box), then look for the next box among the runs not yet covered
+highest coverage whose density reaches the threshold (the densest of those if
+several have it; if none reaches it, the densest box), then look for the next box among the runs not yet covered
 (the covering approach).
 """
 
@@ -54,17 +54,18 @@ class Discovery:
     n_runs: int
     threshold: float
     boxes: list[Box] = field(default_factory=list)
+    unit: str = "runs"  # what a row is (runs; futures in robust decisions)
 
     def to_text(self) -> str:
         lines = [
-            f"PRIM scenario discovery for '{self.outcome}': {self.base_rate:.1%} of {self.n_runs} runs; "
+            f"PRIM scenario discovery for '{self.outcome}': {self.base_rate:.1%} of {self.n_runs} {self.unit}; "
             f"density threshold {self.threshold:.0%}"
         ]
         if not self.boxes:
             lines.append(
                 "  no box: "
                 + (
-                    "no run has this outcome"
+                    f"no {self.unit[:-1]} has this outcome"
                     if self.base_rate == 0
                     else "every run has this outcome, there is nothing to separate"
                     if self.base_rate == 1
@@ -74,14 +75,14 @@ class Discovery:
         for i, b in enumerate(self.boxes, 1):
             lines.append(
                 f"  box {i}: coverage {b.coverage:.1%}, density {b.density:.1%} "
-                f"(x{b.density / self.base_rate:.1f} the base rate), mass {b.mass:.1%} ({b.n} runs)"
+                f"(x{b.density / self.base_rate:.1f} the base rate), mass {b.mass:.1%} ({b.n} {self.unit})"
             )
             lines.append(f"         {b.describe()}")
             if b.density < self.threshold:
                 lines.append("         (below the density threshold: the outcome is not concentrated in any box)")
         lines.append(
-            "coverage = share of the outcome's runs inside the box; density = share of the box's runs with "
-            "the outcome; mass = share of all runs inside the box."
+            f"coverage = share of the outcome's {self.unit} inside the box; density = share of the box's {self.unit} "
+            f"with the outcome; mass = share of all {self.unit} inside the box."
         )
         return "\n".join(lines)
 
@@ -113,6 +114,7 @@ def prim_boxes(
     peel_alpha: float = 0.05,
     mass_min: float = 0.05,
     outcome: str = "outcome",
+    unit: str = "runs",
 ) -> Discovery:
     """PRIM boxes for a 0/1 outcome ``y`` over the columns of ``x`` (numbers or categories)."""
     y = np.asarray(y, dtype=bool)
@@ -125,7 +127,7 @@ def prim_boxes(
     base = float(y.mean()) if y.size else 0.0
     if threshold is None:  # a box worth reporting holds mostly cases: 80%, or more if they are common anyway
         threshold = 0.8 if base < 0.6 else (1 + base) / 2
-    result = Discovery(outcome, base, int(y.size), threshold)
+    result = Discovery(outcome, base, int(y.size), threshold, unit=unit)
     if y.sum() == 0 or y.all():
         return result
     with warnings.catch_warnings():
@@ -140,7 +142,9 @@ def prim_boxes(
                 break
             traj = box.peeling_trajectory.reset_index(drop=True)
             ok = traj.index[traj["density"] >= threshold]
-            chosen = int(traj.loc[ok, "coverage"].idxmax()) if len(ok) else int(traj["density"].idxmax())
+            # the highest coverage at or above the threshold; among equal coverage, the densest box
+            cand = traj.loc[ok].sort_values(["coverage", "density"], kind="mergesort")
+            chosen = int(cand.index[-1]) if len(ok) else int(traj["density"].idxmax())
             box.select(chosen)
             lims = box.box_lim
             restrictions = {}

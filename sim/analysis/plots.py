@@ -380,3 +380,294 @@ def prim_trajectory(trajectory: pd.DataFrame, chosen: int, path: Path, title: st
 
 def _fmt(v) -> str:
     return f"{v:.3g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+# --- survival curves ---------------------------------------------------------------------------------------
+EVENT_FALLBACK_COLOURS = ["#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
+
+
+def _time_ticks(ax, horizon: int) -> None:
+    """Ticks every six months (26 weeks), labelled in months and years for a reader who does not count weeks."""
+    step = 26 if horizon <= 260 else 52 if horizon <= 520 else 52 * max(1, round(horizon / 52 / 10))
+    ticks = list(range(0, horizon + 1, step))
+    labels = []
+    for w in ticks:
+        if w == 0:
+            labels.append("start")
+        elif w % 52 == 0:
+            labels.append(f"{w // 52} yr" + ("s" if w > 52 else ""))
+        else:
+            labels.append(f"{w // 52 * 12 + 6} mo" if w < 52 else f"{w / 52:g} yrs")
+    ax.set_xticks(ticks, labels)
+    ax.set_xlim(0, horizon)
+
+
+def survival_figure(groups, path: Path | None = None, *, title: str, tests=None):
+    """Kaplan-Meier curves, one panel per event kind: the share of partnerships that have had the event by
+    each time, with 95% bands; one curve per group (scenario).
+
+    ``groups``: {group label: {kind: Curve}}; ``tests``: {kind: LogRank} (shown under each panel's title).
+    Saved to ``path`` (returned) if given, otherwise the Figure is returned."""
+    from .survival import WEEKS_PER_YEAR, phrase
+
+    kinds = list(dict.fromkeys(k for by_kind in groups.values() for k in by_kind))
+    height = 5.2 + 0.28 * len(groups)  # room for the legend under each panel
+    fig, axes = plt.subplots(
+        1, max(1, len(kinds)), figsize=(7 * max(1, len(kinds)), height), squeeze=False, layout="constrained"
+    )
+    axes = axes[0]
+    single = len(groups) == 1
+    horizon = max((c.horizon for by_kind in groups.values() for c in by_kind.values()), default=52)
+    for j, (ax, kind) in enumerate(zip(axes, kinds)):
+        for i, (label, by_kind) in enumerate(groups.items()):
+            c = by_kind.get(kind)
+            if c is None:
+                continue
+            if single:
+                colour = OUTCOME_COLOURS.get(kind, EVENT_FALLBACK_COLOURS[j % len(EVENT_FALLBACK_COLOURS)])
+            else:
+                colour = SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)]
+            t = c.table
+            x = np.append(t["week"].to_numpy(), c.horizon)
+            share = np.append(1 - t["survival"].to_numpy(), 1 - t["survival"].iloc[-1])
+            lo = np.append(1 - t["upper"].to_numpy(), 1 - t["upper"].iloc[-1])
+            hi = np.append(1 - t["lower"].to_numpy(), 1 - t["lower"].iloc[-1])
+            med = (
+                f"median {c.median / WEEKS_PER_YEAR * 12:.0f} months"
+                if np.isfinite(c.median)
+                else f"median not reached ({c.share_by(c.horizon)[0]:.0%} by week {c.horizon})"
+            )
+            name = f"{label}: {med}" if not single else f"{c.events} of {c.n} runs; {med}"
+            ax.step(x, share * 100, where="post", color=colour, lw=2.2, label=name)
+            ax.fill_between(x, lo * 100, hi * 100, step="post", color=colour, alpha=0.18, lw=0)
+            if single:
+                for y in range(1, c.horizon // WEEKS_PER_YEAR + 1):
+                    s, _, _ = c.share_by(y * WEEKS_PER_YEAR)
+                    ax.plot([y * WEEKS_PER_YEAR], [s * 100], "o", color=colour, ms=6)
+                    ax.annotate(
+                        f"{s:.0%} by year {y}",
+                        (y * WEEKS_PER_YEAR, s * 100),
+                        textcoords="offset points",
+                        xytext=(-6, 8),
+                        ha="right",
+                        fontsize=10,
+                        color="#333",
+                    )
+        ax.axhline(50, color="#999", ls="--", lw=1)
+        ax.text(2, 51.5, "half of partnerships", color="#777", fontsize=9)
+        heading = f"Time to {phrase(kind)}"
+        if tests and kind in tests:
+            heading += "\n" + tests[kind].verdict()
+        ax.set_title(heading)
+        ax.set_ylabel(f"% of partnerships that have {kind.replace('_', ' ')}")
+        ax.set_xlabel("time since the partnership began")
+        ax.set_ylim(-1.5, 100)  # a curve that stays at 0% stays visible above the axis
+        _time_ticks(ax, horizon)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), fontsize=10, frameon=False)
+    fig.suptitle(title, fontsize=14)
+    fig.supxlabel(
+        "Kaplan-Meier estimate; shaded: 95% confidence band. Runs without the event are followed to the end "
+        f"of the run (week {horizon}) and counted as not having it by then.",
+        fontsize=9,
+        color="#555",
+        x=0.01,
+        ha="left",
+    )
+    if path is None:
+        return fig
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# --- robust decisions --------------------------------------------------------------------------------------
+def _wrap(text: str, width: int = 34) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def robust_overview(result, path: Path) -> Path:
+    """Per policy (best first): how often it meets the target, its regret across futures, its outcome shares."""
+    from .survival import phrase
+
+    s = result.settings
+    pol = result.policies
+    n = len(pol)
+    labels = [f"{int(r['rank'])}. {_wrap(r['policy'])}" for _, r in pol.iterrows()]
+    y = np.arange(n)[::-1]  # rank 1 at the top
+    fig, axes = plt.subplots(
+        1,
+        3,
+        figsize=(19, 1.2 + 0.62 * n * max(1, max(lab.count("\n") + 1 for lab in labels) * 0.8)),
+        sharey=True,
+        layout="constrained",
+    )
+    ax = axes[0]
+    share = pol["satisficing"].to_numpy() * 100
+    err = [share - pol["satisficing_lo"].to_numpy() * 100, pol["satisficing_hi"].to_numpy() * 100 - share]
+    ax.barh(y, share, color="#1b9e77", xerr=err, capsize=4, height=0.6)
+    for yi, v in zip(y, share):
+        ax.text(1.5, yi, f"{v:.0f}%", va="center", fontsize=11, color="white" if v > 8 else "#222", weight="bold")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of futures meeting the target (95% CI)")
+    ax.set_title(f"Meets the target ({s.target_text()})\nin how many futures?", fontsize=12)
+    ax.grid(axis="x", alpha=0.3)
+
+    ax = axes[1]
+    scale = 100 if s.kind != "metric" else 1
+    per_policy = [result.long.loc[result.long["policy"] == p, "regret"].to_numpy() * scale for p in pol["policy"]]
+    ax.boxplot(
+        per_policy,
+        positions=y,
+        vert=False,
+        widths=0.55,
+        whis=(5, 95),
+        showfliers=False,
+        patch_artist=True,
+        manage_ticks=False,
+        boxprops={"facecolor": "#d9d9d9"},
+        medianprops={"color": "k"},
+    )
+    ax.plot(pol["mean_regret"].to_numpy() * scale, y, "D", color="#d95f02", ms=7, label="mean")
+    ax.plot(pol["max_regret"].to_numpy() * scale, y, "x", color="#d73027", ms=8, mew=2, label="worst future")
+    unit = "points of chance" if s.kind != "metric" else s.measure
+    ax.set_xlabel(f"regret ({unit}); box: middle half of futures, whiskers 5-95%")
+    ax.set_title("Regret: how far short of the best policy\nin the same future (0 = it was the best)", fontsize=12)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+
+    ax = axes[2]
+    kinds = result._kinds()
+    width = 0.8 / max(1, len(kinds))
+    for i, kind in enumerate(kinds):
+        v = pol[kind].to_numpy() * 100
+        e = [v - pol[kind + "_lo"].to_numpy() * 100, pol[kind + "_hi"].to_numpy() * 100 - v]
+        colour = OUTCOME_COLOURS.get(kind, EVENT_FALLBACK_COLOURS[i % len(EVENT_FALLBACK_COLOURS)])
+        ax.barh(
+            y + (len(kinds) - 1) / 2 * width - i * width,
+            v,
+            width,
+            xerr=e,
+            capsize=3,
+            color=colour,
+            label=f"{phrase(kind)}",
+        )
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of all the policy's runs, across futures (95% CI)")
+    ax.set_title("Outcomes across all futures", fontsize=12)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    axes[0].set_yticks(y, labels, fontsize=10)
+    axes[0].set_ylim(-0.6, n - 0.4)
+    fig.suptitle(
+        f"Which policy holds up? {n} policies, each run in the same {len(result.futures)} sampled futures "
+        f"(best first, ranked by {s.rank_by.replace('_', ' ')})",
+        fontsize=14,
+    )
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def robust_vulnerabilities(result, discovery, path: Path) -> Path:
+    """The futures in which the most robust policy misses its target, over the two uncertain parameters PRIM
+    restricts most (or the first two), with PRIM's first box drawn."""
+    fut = result.futures.reset_index(drop=True)
+    top = result.top
+    meets = result.long[result.long["policy"] == top].set_index("future").loc[result.futures.index, "meets_target"]
+    miss = ~meets.to_numpy(dtype=bool)
+    keys = list(fut.columns)
+    box = discovery.boxes[0] if discovery.boxes else None
+    if box is not None:
+        keys = [k for k in box.restrictions if k in keys] + [k for k in keys if k not in box.restrictions]
+    numeric = [k for k in keys if pd.api.types.is_numeric_dtype(fut[k])]
+    fig, ax = plt.subplots(figsize=(8.5, 6.5), layout="constrained")
+    if len(numeric) >= 2:
+        kx, ky = numeric[0], numeric[1]
+        xs, ys = fut[kx].to_numpy(float), fut[ky].to_numpy(float)
+    else:
+        kx, ky = (numeric[0] if numeric else keys[0]), None
+        xs = fut[kx].to_numpy(float) if numeric else pd.Categorical(fut[kx]).codes.astype(float)
+        ys = np.random.default_rng(0).uniform(-1, 1, len(fut))  # jitter, to see every future
+    ax.scatter(
+        xs[~miss],
+        ys[~miss],
+        s=18,
+        color=OUTCOME_COLOURS["bedded_in"],
+        alpha=0.6,
+        label=f"meets the target ({(~miss).sum()} futures)",
+    )
+    ax.scatter(
+        xs[miss],
+        ys[miss],
+        s=22,
+        color=OUTCOME_COLOURS["failed"],
+        alpha=0.8,
+        marker="x",
+        label=f"misses it ({miss.sum()} futures)",
+    )
+    if box is not None:
+        from matplotlib.patches import Rectangle
+
+        inside = np.ones(len(fut), dtype=bool)
+        for k, r in box.restrictions.items():
+            col = fut[k]
+            if isinstance(r, list):
+                inside &= col.astype(str).isin([str(v) for v in r]).to_numpy()
+            else:
+                v = col.to_numpy(float)
+                if r[0] is not None:
+                    inside &= v >= r[0]
+                if r[1] is not None:
+                    inside &= v <= r[1]
+        ax.scatter(
+            xs[inside],
+            ys[inside],
+            s=70,
+            facecolors="none",
+            edgecolors="k",
+            lw=0.8,
+            label=f"inside PRIM box 1 ({inside.sum()} futures, {box.density:.0%} of them miss)",
+        )
+
+        def lim(k, vals):
+            r = box.restrictions.get(k)
+            if r is None or isinstance(r, list):
+                return float(np.min(vals)), float(np.max(vals))
+            return (r[0] if r[0] is not None else float(np.min(vals))), (
+                r[1] if r[1] is not None else float(np.max(vals))
+            )
+
+        x0, x1 = lim(kx, xs)
+        y0, y1 = lim(ky, ys) if ky is not None else (-1.05, 1.05)
+        shown = {kx, ky}
+        others = [k for k in box.restrictions if k not in shown]
+        ax.add_patch(
+            Rectangle(
+                (x0, y0),
+                x1 - x0,
+                y1 - y0,
+                fill=False,
+                ec="k",
+                lw=2,
+                ls="--",
+                label=_wrap(
+                    "the box's limits on these two parameters"
+                    + (f" (it also limits {', '.join(others)})" if others else ""),
+                    70,
+                ),
+            )
+        )
+    ax.set_xlabel(kx)
+    if ky is not None:
+        ax.set_ylabel(ky)
+    else:
+        ax.set_yticks([])
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=10, frameon=False)
+    ax.set_title(f"Where the most robust policy still misses its target\n({_wrap(top, 70)})", fontsize=12)
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..model.outcomes import OUTCOMES
 from ..sweep.design import load_saved_experiment
+from . import survival
 from .stats import wilson_interval
 
 SECTIONS = (
@@ -20,6 +21,7 @@ SECTIONS = (
     "phase-diagram",
     "trajectories",
     "outcome-times",
+    "survival",
     "sensitivity",
     "discovery",
     "manifest",
@@ -141,6 +143,15 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
                 stats.rename(columns={"50%": "median week", "25%": "Q1", "75%": "Q3"}), "{:.0f}"
             )
 
+        # Robust decisions
+        if exp.design == "robust":
+            from .robust import analyse_runs
+
+            parts["robust"] = analyse_runs(exp, runs).to_html(tmp)
+
+        # Survival curves
+        parts["survival"] = _survival_section(ok, keys, exp, tmp)
+
         # Sensitivity
         if exp.design in ("sobol", "morris"):
             from .sensitivity import sensitivity
@@ -204,13 +215,16 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
             "phase-diagram": "Phase diagram",
             "trajectories": "Trajectory envelopes by outcome",
             "outcome-times": "Time to outcome",
+            "survival": "How soon partnerships reach each outcome (survival curves)",
             "sensitivity": "Sensitivity analysis",
             "discovery": "Scenario discovery (PRIM)",
             "manifest": "What was run (manifest)",
             "methods": "Methods",
         }
-        nav = "".join(f'<a href="#{s}">{titles[s]}</a>' for s in SECTIONS)
-        body = "".join(f'<section id="{s}"><h2>{titles[s]}</h2>{parts[s]}</section>' for s in SECTIONS)
+        titles["robust"] = "Robust decisions: which policy holds up across the futures"
+        sections = [s for s in (SECTIONS[0], "robust", *SECTIONS[1:]) if s in parts]
+        nav = "".join(f'<a href="#{s}">{titles[s]}</a>' for s in sections)
+        body = "".join(f'<section id="{s}"><h2>{titles[s]}</h2>{parts[s]}</section>' for s in sections)
         doc = (
             f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>buddysim report: "
             f"{html.escape(exp.name)}</title><style>{CSS}</style></head><body>"
@@ -218,3 +232,70 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         )
     out.write_text(doc, encoding="utf-8")
     return out
+
+
+def _survival_groups(ok: pd.DataFrame, keys: list[str], max_levels: int = 6) -> tuple[str | None, dict]:
+    """Runs split by the first varied parameter (its levels, or thirds of its range), or pooled."""
+    for key in keys:
+        values = ok[key].dropna()
+        levels = sorted(values.unique(), key=lambda v: (isinstance(v, str), v))
+        if 1 < len(levels) <= max_levels:
+            return key, {f"{key} = {v}": ok[ok[key] == v] for v in levels}
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if numeric and len(levels) > max_levels:
+            bins = pd.qcut(values.astype(float), q=3, duplicates="drop")
+            groups = {}
+            for name, (interval, sub) in zip(("low", "middle", "high"), ok.groupby(bins, observed=True)):
+                groups[f"{key}: {name} third ({interval.left:.3g}-{interval.right:.3g})"] = sub
+            return key, groups
+    return None, {"all runs": ok}
+
+
+def _survival_section(ok: pd.DataFrame, keys: list[str], exp, tmp: Path) -> str:
+    from . import plots  # matplotlib only when a report is drawn
+
+    if ok.empty:
+        return _note("No run finished.")
+    horizon = ok["run.steps"] if "run.steps" in ok.columns else exp.base["run.steps"]
+    events = survival.event_table_from_runs(ok, horizon)
+    if events.empty:
+        return _note("These runs recorded no outcome events.")
+    pooled = {"all runs": survival.curves(events, label="all runs")}
+    out = _img(
+        plots.survival_figure(pooled, tmp / "survival_all.png", title=f"All {len(ok)} runs of the sweep"),
+        "time to each outcome, all runs",
+    )
+    if exp.design == "robust" and len(exp.policies) <= 8:
+        policy, _ = exp.policy_and_future(ok["point"].to_numpy())
+        key = "policy"
+        groups = {p.name: ok[policy == i] for i, p in enumerate(exp.policies)}
+    else:
+        key, groups = _survival_groups(ok, keys)
+    table_groups = pooled
+    if key is not None:
+        tables = {}
+        for name, sub in groups.items():
+            h = sub["run.steps"] if "run.steps" in sub.columns else exp.base["run.steps"]
+            tables[name] = survival.event_table_from_runs(sub, h)
+        by_group = {name: survival.curves(t, label=name) for name, t in tables.items()}
+        tests = {kind: survival.logrank(tables, kind) for kind in survival.event_kinds() if kind in set(events["kind"])}
+        out += _note(
+            "One curve per policy, each across all the futures."
+            if key == "policy"
+            else f"Split by {key}, the first varied parameter"
+            + (" with few levels" if len(groups) > 1 else "")
+            + "; other parameters pooled within each curve."
+        )
+        out += _img(
+            plots.survival_figure(by_group, tmp / "survival_groups.png", title=f"By {key}", tests=tests),
+            f"time to each outcome by {key}",
+        )
+        table_groups = {**pooled, **by_group}
+    return (
+        out
+        + _table(survival.display_table(table_groups))
+        + _note(
+            "Shares are of runs that have had the event by the end of each year, with 95% intervals; n.r. = the "
+            "interval's bound is not reached by the end of the runs."
+        )
+    )

@@ -8,6 +8,7 @@ This module is the one owner of the format; nothing else writes or parses these 
     events.csv         the event log: replication, seed, step, kind, org, detail (the event's other fields, JSON)
     trajectories.png   the runs' trajectories (unless figures are switched off)
     outcomes.png       outcome shares, with two or more replications
+    survival.png       Kaplan-Meier curves of the time to each outcome event, with two or more replications
 
 It lives in ``sim.analysis`` because the summary carries interval statistics (``stats``) and the folder its
 figures (``plots``); ``sim.run`` stays free of files and formats, as the model is. matplotlib is imported
@@ -37,6 +38,7 @@ SERIES = "series.parquet"
 EVENTS = "events.csv"
 TRAJECTORIES = "trajectories.png"
 OUTCOME_SHARES = "outcomes.png"
+SURVIVAL = "survival.png"
 EVENT_COLUMNS = ("replication", "seed", "step", "kind", "org", "detail")
 
 
@@ -62,6 +64,11 @@ def summarise(results: Sequence[RunResult], scenario: Scenario, seed: int, inter
                 "first_week": steps[0],
                 "last_week": steps[-1],
             }
+    survival = {}
+    if n > 1:
+        from . import survival as sv
+
+        survival = {kind: c.summary() for kind, c in sv.curves(sv.event_table(results)).items()}
     return {
         "buddysim_version": __version__,
         "scenario": scenario.name,
@@ -73,7 +80,9 @@ def summarise(results: Sequence[RunResult], scenario: Scenario, seed: int, inter
         "steps": scenario["run.steps"],
         "shares": shares,
         "timing": timing,
+        "survival": survival,
         "interval_method": "Wilson score interval, 95%",
+        "survival_method": "Kaplan-Meier, censored at the horizon; 95% Greenwood log(-log) bands" if survival else None,
         "runs": [r.summary() for r in results],
     }
 
@@ -128,7 +137,16 @@ def write(out: Path, results: Sequence[RunResult], summary: dict, *, figures: bo
             )
         )
         if len(results) > 1:
+            from . import survival as sv
+
             written.append(plots.outcomes(summary, out / OUTCOME_SHARES, title=f"Scenario: {sc.name}"))
+            written.append(
+                plots.survival_figure(
+                    {sc.name: sv.curves(sv.event_table(results))},
+                    out / SURVIVAL,
+                    title=f"Scenario: {sc.name} — how soon partnerships reach each outcome ({len(results)} runs)",
+                )
+            )
     return written
 
 

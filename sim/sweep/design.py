@@ -20,6 +20,13 @@ vary, a design, replications, a master seed and what to record::
     every = 4                                 # keep every 4th week (and the last)
     final = ["culture_clusters"]              # end-of-run statistics (sim.model.statistics), one column each
 
+``design = "robust"`` runs every policy across the same sampled futures (robust decision making; see
+docs/analysis.md): ``[levers."section.name"] values = [...]`` (every combination is a policy) or
+``[[policy]]`` tables (named policies), ``[uncertain."section.name"]`` ranges sampled by Latin hypercube
+(``samples`` futures, same keys as ``[vary]``), and a ``[robust]`` table of analysis settings read by
+:mod:`sim.analysis.robust`. Point ``future * n_policies + policy`` is policy ``policy`` in future
+``future``; replication ``r`` of a future has the same seed under every policy (common random numbers).
+
 The design table has one row per run: ``run_id``, ``point``, ``replication``,
 ``seed`` and one column per varied parameter. Seeds come from
 ``numpy.random.SeedSequence(seed)``: run ``k`` gets the ``k``-th independent
@@ -46,7 +53,7 @@ from ..model.statistics import STATISTICS
 from ..run import replication_seed
 from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, check_value, did_you_mean, load_scenario
 
-DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
+DESIGNS = ("grid", "lhs", "sobol", "morris", "table", "robust")
 EXPERIMENT_KEYS = {
     "name",
     "scenario",
@@ -59,11 +66,13 @@ EXPERIMENT_KEYS = {
     "common_random_numbers",
     "chunk",
     "description",
+    "posterior",
 }
 VARY_KEYS = {"values", "low", "high", "steps", "scale", "distribution", "mean", "sd", "mode"}
 DISTRIBUTIONS = ("uniform", "normal", "triangular")
 RECORD_KEYS = {"series", "every", "final"}
-TOP_KEYS = {"experiment", "set", "vary", "record", "points"}
+TOP_KEYS = {"experiment", "set", "vary", "record", "points", "levers", "policy", "uncertain", "robust"}
+ROBUST_ONLY = ("levers", "policy", "uncertain", "robust")
 
 
 class ExperimentError(ScenarioError):
@@ -125,6 +134,15 @@ class Factor:
 
 
 @dataclass
+class Policy:
+    """One policy of a robust design: a name and a value for every lever key."""
+
+    name: str
+    values: dict
+    named: bool = False  # named by the file ([[policy]] name = ...), not made from its lever values
+
+
+@dataclass
 class Experiment:
     name: str
     path: Path | None
@@ -145,6 +163,11 @@ class Experiment:
     final: list[str] = field(default_factory=list)  # end-of-run statistics, one runs-table column each
     points: list[dict] | None = None
     description: str = ""
+    # design = "robust": the policies (name, values of every lever key), the sampled uncertainties, and the
+    # raw [robust] table (analysis settings, checked by sim.analysis.robust)
+    policies: list[Policy] = field(default_factory=list)
+    uncertain: list[Factor] = field(default_factory=list)
+    robust: dict = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
@@ -162,17 +185,42 @@ class Experiment:
             return pd.DataFrame(rows, columns=keys)
         if self.design == "table":
             return pd.DataFrame(self.points)
+        if self.design == "robust":
+            futures = self.futures_table()
+            lever_keys = self.lever_keys
+            rows = [
+                {**{k: p.values[k] for k in lever_keys}, **f} for f in futures.to_dict("records") for p in self.policies
+            ]
+            return pd.DataFrame(rows, columns=[*lever_keys, *futures.columns])
         u = self.unit_samples()
         return pd.DataFrame({f.key: f.from_unit(u[:, j]) for j, f in enumerate(self.factors)})
 
+    # --- robust designs: policies x futures -------------------------------------------------------
+    @property
+    def lever_keys(self) -> list[str]:
+        return list(self.policies[0].values) if self.policies else []
+
+    def futures_table(self) -> pd.DataFrame:
+        """One row per sampled future (design = "robust"), one column per uncertain parameter.
+
+        Futures are a Latin hypercube over ``[uncertain]``. This is the one place futures come from: draws
+        from a calibrated posterior (``posterior = ...``, being built in sim/validation/calibrate.py) plug in
+        here, as rows of parameter values, kept in the sweep folder so that a resume sees the same futures."""
+        u = self.unit_samples()
+        return pd.DataFrame({f.key: f.from_unit(u[:, j]) for j, f in enumerate(self.uncertain)})
+
+    def policy_and_future(self, point):
+        """(policy index, future index) of a design point of a robust design (numbers or arrays)."""
+        n = len(self.policies)
+        return point % n, point // n
+
     def unit_samples(self) -> np.ndarray:
-        """The sampled design in [0, 1]^D (lhs, sobol, morris), before mapping to parameter values."""
-        if self.design == "lhs":
+        """The sampled design in [0, 1]^D (lhs, sobol, morris; robust: its futures), before mapping to values."""
+        if self.design in ("lhs", "robust"):
             from scipy.stats import qmc
 
-            return qmc.LatinHypercube(d=len(self.factors), seed=np.random.default_rng(self._design_seed())).random(
-                self.samples
-            )
+            d = len(self.uncertain if self.design == "robust" else self.factors)
+            return qmc.LatinHypercube(d=d, seed=np.random.default_rng(self._design_seed())).random(self.samples)
         from SALib.sample import morris as morris_sample
         from SALib.sample import sobol as sobol_sample
 
@@ -202,7 +250,10 @@ class Experiment:
         point = np.repeat(np.arange(n_pts), reps)
         rep = np.tile(np.arange(reps), n_pts)
         run_id = np.arange(n_pts * reps)
-        if self.common_random_numbers:
+        if self.design == "robust":  # every policy sees the same seeds in a future: common random numbers
+            _, future = self.policy_and_future(point)
+            seeds = [replication_seed(self.seed, int(f) * reps + int(r)) for f, r in zip(future, rep)]
+        elif self.common_random_numbers:
             seeds = [replication_seed(self.seed, int(r)) for r in rep]
         else:
             seeds = [replication_seed(self.seed, int(k)) for k in run_id]
@@ -309,9 +360,10 @@ def experiment_from_toml(
         if not isinstance(exp.get(flag, False), bool):
             raise _err(source, f"experiment.{flag}", f"expected true or false, got {exp[flag]!r}")
     samples = exp.get("samples")
-    if design in ("lhs", "sobol", "morris"):
+    if design in ("lhs", "sobol", "morris", "robust"):
         if samples is None:
-            raise _err(source, "experiment.samples", f"required for design = {design!r}")
+            what = " (the number of futures)" if design == "robust" else ""
+            raise _err(source, "experiment.samples", f"required for design = {design!r}{what}")
         samples = _int(source, "experiment.samples", samples, 1, 10_000_000)
         if design == "sobol" and samples & (samples - 1):
             raise _err(source, "experiment.samples", f"a Sobol design needs a power of 2, got {samples}")
@@ -325,6 +377,13 @@ def experiment_from_toml(
             base = load_scenario(base_dir / scen) if scen else Scenario(name="defaults")
         except ScenarioError as exc:
             raise _err(source, "experiment.scenario", f"base scenario: {exc}") from None
+    if base.timeline:
+        raise _err(
+            source,
+            "experiment.scenario",
+            "the base scenario has [[timeline]] entries; sweeps do not carry timelines yet (they come with the "
+            "step that wires timelines into the engines)",
+        )
     fixed = doc.get("set", {})
     if not isinstance(fixed, dict):
         raise _err(source, "set", 'expected a table [set] of "section.name" = value')
@@ -334,6 +393,46 @@ def experiment_from_toml(
     except ScenarioError as exc:
         raise _err(source, f"set.{exc.key}" if exc.key else "set", exc.message) from None
 
+    if exp.get("posterior") is not None:
+        raise _err(
+            source,
+            "experiment.posterior",
+            "futures drawn from a calibrated posterior are not available yet (the posterior is being built in "
+            "sim/validation/calibrate.py; it will plug in at Experiment.futures_table); sample futures from "
+            '[uncertain."section.name"] ranges for now',
+        )
+    if design != "robust":
+        for key in ROBUST_ONLY:
+            if key in doc:
+                raise _err(source, key, f'[{key}] is only used with design = "robust", not {design!r}')
+    policies, uncertain = [], []
+    if design == "robust":
+        if "vary" in doc:
+            raise _err(
+                source,
+                "vary",
+                'a robust design names its policy choices in [levers."section.name"] (or [[policy]] tables) and '
+                'what is uncertain in [uncertain."section.name"]; rename [vary] to [uncertain]',
+            )
+        if exp.get("common_random_numbers") is False:
+            raise _err(
+                source,
+                "experiment.common_random_numbers",
+                "a robust design always gives every policy the same seeds in a future; remove this key",
+            )
+        uncertain = _factors(source, doc.get("uncertain", {}), "lhs", table="uncertain")
+        if not uncertain:
+            raise _err(source, "uncertain", 'design = "robust" needs at least one [uncertain."section.name"] table')
+        policies = _policies(source, doc, base)
+        overlap = sorted(set(policies[0].values) & {f.key for f in uncertain})
+        if overlap:
+            raise _err(source, f"uncertain.{overlap[0]}", "is also a lever: a parameter is either chosen or uncertain")
+        robust = doc.get("robust", {})
+        if not isinstance(robust, dict):
+            raise _err(source, "robust", "expected a table [robust] of analysis settings")
+        if any(k in fixed for k in policies[0].values):
+            key = next(k for k in policies[0].values if k in fixed)
+            raise _err(source, f"set.{key}", "is also a lever: set it in the policies, not in [set]")
     factors = _factors(source, doc.get("vary", {}), design)
     points = None
     if design == "table":
@@ -348,6 +447,12 @@ def experiment_from_toml(
         factors = [Factor(k, values=sorted({p[k] for p in points}, key=repr)) for k in keys]
     elif "points" in doc:
         raise _err(source, "points", f'[[points]] is only used with design = "table", not {design!r}')
+    if design == "robust":
+        lever_keys = list(policies[0].values)
+        factors = [
+            Factor(k, values=sorted({p.values[k] for p in policies}, key=lambda v: (str(type(v)), v)))
+            for k in lever_keys
+        ] + uncertain
     if design in ("lhs", "sobol", "morris") and not factors:
         raise _err(source, "vary", f'design = {design!r} needs at least one [vary."section.name"] table')
 
@@ -382,6 +487,9 @@ def experiment_from_toml(
         final=final,
         points=points,
         description=exp.get("description", description),
+        policies=policies,
+        uncertain=uncertain,
+        robust=doc.get("robust", {}) if design == "robust" else {},
     )
     _check_points(source, experiment)
     return experiment
@@ -422,13 +530,13 @@ def _flatten_keys(table: dict, prefix: str = "") -> dict:
     return out
 
 
-def _factors(source: str, vary: Any, design: str) -> list[Factor]:
+def _factors(source: str, vary: Any, design: str, table: str = "vary") -> list[Factor]:
     if not isinstance(vary, dict):
-        raise _err(source, "vary", 'expected tables [vary."section.name"]')
-    vary = {k: v for k, v in _flatten_vary(source, vary)}
+        raise _err(source, table, f'expected tables [{table}."section.name"]')
+    vary = {k: v for k, v in _flatten_vary(source, vary, table=table)}
     factors = []
     for key, spec in vary.items():
-        where = f"vary.{key}"
+        where = f"{table}.{key}"
         if key not in PARAM_BY_KEY:
             raise _err(
                 source, where, "unknown parameter" + did_you_mean(key, PARAM_BY_KEY) + "; `buddysim params` lists them"
@@ -502,16 +610,85 @@ def _factors(source: str, vary: Any, design: str) -> list[Factor]:
     return factors
 
 
-def _flatten_vary(source: str, vary: dict, prefix: str = ""):
+def _flatten_vary(source: str, vary: dict, prefix: str = "", table: str = "vary"):
     """``[vary."a.b"]`` and ``[vary.a.b]`` both name parameter ``a.b``."""
     for k, v in vary.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict) and not (set(v) & VARY_KEYS) and v:
-            yield from _flatten_vary(source, v, key + ".")
+            yield from _flatten_vary(source, v, key + ".", table)
         else:
             if not isinstance(v, dict):
-                raise _err(source, f"vary.{key}", "expected a table with values = [...] or low/high")
+                raise _err(source, f"{table}.{key}", "expected a table with values = [...] or low/high")
             yield key, v
+
+
+def _policies(source: str, doc: dict, base: Scenario) -> list[Policy]:
+    """The policies of a robust design: every combination of [levers] options, or the [[policy]] tables.
+
+    Every policy gets a value for every lever key (a named policy that leaves a lever alone keeps the base
+    scenario's value), so the runs table has one column per lever."""
+    levers, named = doc.get("levers"), doc.get("policy")
+    if levers is not None and named is not None:
+        raise _err(
+            source, "policy", "give either [levers] (every combination is a policy) or [[policy]] tables, not both"
+        )
+    if named is not None:
+        if not isinstance(named, list) or not named or not all(isinstance(p, dict) for p in named):
+            raise _err(source, "policy", "expected [[policy]] tables, each with a name and the parameters it sets")
+        out, names = [], set()
+        for i, table in enumerate(named):
+            name = table.get("name", f"policy {i + 1}")
+            if not isinstance(name, str) or not name.strip():
+                raise _err(source, f"policy[{i}].name", f"expected a non-empty string, got {name!r}")
+            if name in names:
+                raise _err(source, f"policy[{i}].name", f"{name!r} names two policies")
+            names.add(name)
+            values = _flatten_keys({k: v for k, v in table.items() if k != "name"})
+            for key, v in values.items():
+                values[key] = _check_param(source, f"policy[{i}].{key}", key, v)
+            out.append(Policy(name, values, named=True))
+        keys = list(dict.fromkeys(k for p in out for k in p.values))
+        if not keys:
+            raise _err(source, "policy", "no policy sets any parameter: there is nothing to choose between")
+        for p in out:
+            p.values = {k: p.values.get(k, base[k]) for k in keys}
+        return out
+    if levers is None:
+        raise _err(
+            source,
+            "levers",
+            'design = "robust" needs [levers."section.name"] tables (values = [...]) or [[policy]] tables',
+        )
+    if not isinstance(levers, dict):
+        raise _err(source, "levers", 'expected tables [levers."section.name"] with values = [...]')
+    options = {}
+    for key, spec in _flatten_vary(source, levers, table="levers"):
+        where = f"levers.{key}"
+        if key not in PARAM_BY_KEY:
+            raise _err(
+                source, where, "unknown parameter" + did_you_mean(key, PARAM_BY_KEY) + "; `buddysim params` lists them"
+            )
+        for k in spec:
+            if k != "values":
+                raise _err(source, f"{where}.{k}", "a lever lists its options: values = [...] (nothing else)")
+        values = spec.get("values")
+        if not isinstance(values, list) or not values:
+            raise _err(source, f"{where}.values", "expected a non-empty list of the options")
+        values = [_check_param(source, f"{where}.values", key, v) for v in values]
+        if len(set(map(repr, values))) != len(values):
+            raise _err(source, f"{where}.values", "lists an option twice")
+        options[key] = values
+    if not options:
+        raise _err(source, "levers", 'expected at least one [levers."section.name"] table')
+    out = []
+    for combo in itertools.product(*options.values()):
+        values = dict(zip(options, combo))
+        out.append(Policy(", ".join(f"{k.split('.', 1)[1]}={_show_value(v)}" for k, v in values.items()), values))
+    return out
+
+
+def _show_value(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _check_param(source: str, where: str, key: str, value):

@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..model.metrics import METRICS
-from ..run import run
+from ..run import outcome_event_kinds, run
 from ..scenario import PARAM_BY_KEY, Scenario
 from .design import Experiment, ExperimentError, chunk_size, run_cost
 from .store import ResultStore, now, provenance
@@ -59,6 +59,7 @@ def runs_schema(param_keys: list[str], final: list[str] = ()) -> pa.Schema:
         ("reason", pa.string()),
         ("seconds", pa.float64()),
     ]
+    fields += [(f"week_{k}", pa.int64()) for k in outcome_event_kinds()]  # first week of each outcome event
     fields += [(m, pa.float64()) for m in METRICS]
     fields += [(f, pa.float64()) for f in final if f not in METRICS]
     return pa.schema(fields)
@@ -98,6 +99,7 @@ def run_chunk(task: Task) -> tuple[int, pa.Table, pa.Table | None]:
                 outcome=result.outcome,
                 outcome_step=result.outcome_step,
                 reason=result.reason,
+                **{f"week_{k}": w for k, w in result.event_weeks().items()},
                 **{m: float(final[m]) for m in METRICS},
                 **result.statistics,
             )
