@@ -78,9 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the one-line outcome")
+    p.add_argument(
+        "--force", action="store_true", help="run even if the memory estimate is above the limit (docs/sweeps.md)"
+    )
 
-    p = sub.add_parser("validate", help="check scenario files without running them")
-    p.add_argument("files", nargs="+", help="scenario files (.toml)")
+    p = sub.add_parser("validate", help="check scenario and experiment files without running them")
+    p.add_argument("files", nargs="+", help="scenario or experiment files (.toml); every one is checked")
 
     p = sub.add_parser("params", help="list every parameter with default, unit, range and description")
     p.add_argument("--section", choices=SECTIONS, help="only this section")
@@ -104,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default: results/<experiment name>)")
     p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run a design above the size or memory limits (docs/sweeps.md, 'Limits'), if you mean it",
+    )
 
     p = sub.add_parser("merge", help="join the shards of a sweep into its final tables")
     p.add_argument("folder", type=Path, help="the sweep's output folder")
@@ -202,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the machine's, not the model's: a full disk, a folder one cannot write to
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"buddysim: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 # --- run -------------------------------------------------------------------------------
@@ -249,10 +261,28 @@ def write_outputs(out: Path, results: list[RunResult], summary: dict, plots: boo
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    try:
+        return _write_outputs(out, results, summary, plots, pd, figures)
+    except OSError as exc:  # a full disk, a read-only folder: name the file; nothing half-written is left
+        raise UsageError(f"{exc.filename or out}: cannot write ({exc.strerror or exc})") from None
+
+
+def _replace_atomically(path: Path, write) -> Path:
+    """``write(tmp)``, then rename to ``path``: a reader never sees half a file; a failed write leaves none."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_outputs(out: Path, results, summary, plots, pd, figures) -> list[Path]:
     written = []
-    path = out / "summary.json"
-    path.write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
-    written.append(path)
+    text = json.dumps(summary, indent=2, default=_json_default) + "\n"
+    written.append(_replace_atomically(out / "summary.json", lambda t: t.write_text(text)))
     frames = []
     for i, r in enumerate(results):
         f = r.series.copy()
@@ -260,9 +290,7 @@ def write_outputs(out: Path, results: list[RunResult], summary: dict, plots: boo
         f.insert(0, "replication", i)
         frames.append(f)
     series = pd.concat(frames, ignore_index=True)
-    path = out / "series.parquet"
-    series.to_parquet(path, index=False)
-    written.append(path)
+    written.append(_replace_atomically(out / "series.parquet", lambda t: series.to_parquet(t, index=False)))
     rows = [
         {
             "replication": i,
@@ -275,9 +303,8 @@ def write_outputs(out: Path, results: list[RunResult], summary: dict, plots: boo
         for i, r in enumerate(results)
         for e in r.events
     ]
-    path = out / "events.csv"
-    pd.DataFrame(rows, columns=["replication", "seed", "step", "kind", "org", "detail"]).to_csv(path, index=False)
-    written.append(path)
+    events = pd.DataFrame(rows, columns=["replication", "seed", "step", "kind", "org", "detail"])
+    written.append(_replace_atomically(out / "events.csv", lambda t: events.to_csv(t, index=False)))
     if plots:
         sc = results[0].scenario
         thresholds = {
@@ -377,8 +404,10 @@ def cmd_run(args) -> int:
         scenario = scenario.replace({"run.steps": args.steps})
     seed = scenario["run.seed"] if args.seed is None else args.seed
     out = args.out or Path("results") / scenario.name
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder (--out needs a folder)")
+    _check_run_out(out)
+    from .sweep.resources import check_run_memory
+
+    check_run_memory(scenario, force=args.force, source=args.scenario or "")
     progress = None
     if args.replications > 1 and not args.quiet:
         from tqdm import tqdm
@@ -422,30 +451,65 @@ def cmd_run(args) -> int:
     return 130 if interrupted else 0
 
 
+def _check_run_out(out: Path) -> None:
+    """``run --out`` must be a folder that does not hold a sweep (a run would replace a sweep's series.parquet)."""
+    from .sweep.store import is_sweep_folder
+
+    if "\x00" in str(out):
+        raise UsageError(f"{str(out)!r}: the path contains a NUL byte; no folder can have that name")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder (--out needs a folder)")
+    if is_sweep_folder(out):
+        raise UsageError(
+            f"{out}: holds a sweep's results (experiment.toml, manifest.json); `run` would overwrite its "
+            "series.parquet: choose another --out"
+        )
+
+
 # --- sweep / merge ----------------------------------------------------------------------
 def cmd_sweep(args) -> int:
+    import math
     import os
 
-    from .sweep import load_experiment, parse_shard, plan, sweep
+    from .sweep import load_experiment, parse_shard, sweep
+    from .sweep.design import chunk_size, design_size
+    from .sweep.resources import plan_memory
+    from .sweep.store import check_sweep_out
 
-    exp = load_experiment(args.experiment)
+    exp = load_experiment(args.experiment, force=args.force)
     shard = parse_shard(args.shard)
     scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if scheduler and args.workers:
         raise UsageError("--workers is for local processes; with a Dask scheduler the cluster's workers are used")
     out = args.out or Path("results") / exp.name
-    table, keys, size, chunks = plan(exp)
+    check_sweep_out(out)
+    points, n_runs = design_size(exp)  # counted, not built: a design too large is refused before any table exists
+    size = chunk_size(exp, n_runs)
     where = (
         f"Dask scheduler {scheduler}"
         if scheduler
         else (f"{args.workers} local worker(s)" if args.workers else f"up to {os.cpu_count()} local workers")
     )
     print(
-        f"experiment {exp.name}: {exp.design} design over {len(keys)} parameter(s), "
-        f"{table['point'].nunique()} point(s) x {exp.replications} replication(s) = {len(table)} runs "
-        f"in {len(chunks)} chunks of {size}; {where}; -> {out}"
+        f"experiment {exp.name}: {exp.design} design over {len(exp.factors)} parameter(s), "
+        f"{points} point(s) x {exp.replications} replication(s) = {n_runs} runs "
+        f"in {math.ceil(n_runs / size)} chunks of {size}; {where}; -> {out}"
     )
-    if args.dry_run:
+    if args.dry_run:  # the sweep itself makes these checks before building anything
+        from .sweep.resources import describe, run_memory, worst_point
+
+        workers = plan_memory(
+            exp,
+            n_runs,
+            workers=args.workers or (None if scheduler else os.cpu_count()),
+            workers_given=bool(args.workers),
+            local=not scheduler,
+            force=args.force,
+        )
+        print(
+            f"memory: the largest run needs {describe(run_memory(worst_point(exp)))}"
+            + (f"; {workers} worker(s)" if workers else "")
+        )
         return 0
     progress = None
     if not args.quiet:
@@ -469,7 +533,8 @@ def cmd_sweep(args) -> int:
             scheduler=scheduler,
             shard=shard,
             progress=progress,
-            planned=(table, keys, size, chunks),
+            force=args.force,
+            log=lambda m: print(m, file=sys.stderr) if m.startswith("warning") else print(m),
         )
     except KeyboardInterrupt:
         print(
@@ -495,8 +560,14 @@ def cmd_merge(args) -> int:
 
 # --- analysis ------------------------------------------------------------------------------
 def _need_sweep(folder: Path) -> None:
+    from .sweep import read_status
+
     if not (folder / "runs.parquet").exists():
         raise UsageError(f"{folder}: no runs.parquet here; is the sweep finished (or merged)?")
+    manifest = read_status(folder)
+    if manifest is None or manifest.get("status") != "complete":
+        status = manifest.get("status") if manifest else "no readable manifest.json"
+        raise UsageError(f"{folder}: the sweep is not complete ({status}); run it again (or merge) to finish it")
 
 
 def cmd_compare(args) -> int:
@@ -672,16 +743,30 @@ def cmd_ui(args) -> int:
 
 # --- validate / params / scenarios ------------------------------------------------------
 def cmd_validate(args) -> int:
-    status = 0
+    """Check every file given (scenario or experiment files, told apart by their tables); exit 2 if any fails."""
+    from .scenario import parse_toml, read_text_file
+
+    bad = 0
     for f in args.files:
         try:
-            sc = load_scenario(f)
+            text = read_text_file(f, "scenario or experiment file", 50 * 2**20)
+            doc = parse_toml(text, str(f))
+            if {"experiment", "vary", "points", "record", "set"} & set(doc):
+                from .sweep import load_experiment
+                from .sweep.design import design_size
+
+                exp = load_experiment(f)
+                points, runs = design_size(exp)
+                print(f"ok: {f} (experiment: {exp.design} design, {points} point(s), {runs} runs)")
+            else:
+                sc = load_scenario(f)
+                print(f"ok: {f} ({len(sc.changes)} parameter(s) differ from the defaults)")
         except ScenarioError as exc:
             print(f"buddysim: error: {exc}", file=sys.stderr)
-            status = EXIT_USAGE
-        else:
-            print(f"ok: {f} ({len(sc.changes)} parameter(s) differ from the defaults)")
-    return status
+            bad += 1
+    if bad and len(args.files) > 1:
+        print(f"{bad} of {len(args.files)} files have errors", file=sys.stderr)
+    return EXIT_USAGE if bad else 0
 
 
 def cmd_params(args) -> int:
