@@ -523,7 +523,7 @@ def cmd_sweep(args) -> int:
     def _stop(signum, frame):  # SIGTERM (SLURM pre-emption, `kill`) stops like Ctrl-C: state is kept
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, _stop)
     t0 = time.perf_counter()
     try:
         manifest = sweep(
@@ -541,6 +541,8 @@ def cmd_sweep(args) -> int:
             f"\ninterrupted: finished chunks are saved in {out}; run the same command again to resume", file=sys.stderr
         )
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     c = manifest.get("counts", {})
     print(
         f"{manifest['status']} in {time.perf_counter() - t0:.1f} s: {c.get('done', '-')} runs done, "

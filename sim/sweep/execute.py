@@ -329,7 +329,9 @@ class Session:
                 )
                 continue
             if isinstance(m.get("fingerprint"), dict):
-                return m["fingerprint"], m.get("provenance_details"), f"see {path.name}"
+                details = dict(m.get("provenance_details") or {})
+                details["base_scenario"] = m.get("base_scenario")
+                return m["fingerprint"], details, f"see {path.name}"
         for c in self.store.records():
             r = read_json(self.store.record_path(c))
             if r and isinstance(r.get("fingerprint"), dict):

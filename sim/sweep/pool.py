@@ -190,6 +190,11 @@ class LocalPool:
             w.conn.close()
         self.workers.remove(w)
         task = w.task
+        if task is not None and not w.started:
+            self.log(
+                f"worker process {w.proc.pid} died before starting chunk {task.chunk} ({describe_exit(code)}); "
+                "starting a new worker"
+            )
         if task is not None:
             if w.started:
                 n = self.attempts[task.chunk] = self.attempts.get(task.chunk, 0) + 1
@@ -209,6 +214,8 @@ class LocalPool:
                     f"(attempt {n + 1} of {self.max_attempts})"
                 )
             todo.appendleft(task)
+        elif w.ever_started:
+            self.log(f"worker process {w.proc.pid} died between chunks ({describe_exit(code)}); starting a new worker")
         if not w.ever_started:
             self._startup_deaths += 1
             if self._startup_deaths >= MAX_STARTUP_DEATHS:

@@ -484,14 +484,14 @@ class ResultStore:
             if plan.series:
                 tables_info["series.parquet"]["rows"] = counts["series_rows"]
             for k in kinds:
-                os.replace(tmps[k], self.out / f"{k}.parquet")
+                os.replace(tmps.pop(k), self.out / f"{k}.parquet")
             if not plan.series:
                 with contextlib.suppress(FileNotFoundError):
                     (self.out / "series.parquet").unlink()
             fsync_dir(self.out)
             return counts, tables_info
-        except OSError as exc:
-            raise _io_error(self.out, exc) from None
+        except OSError as exc:  # Arrow's write errors name no file: name the table being written
+            raise _io_error(self.out / f"{kinds[-1] if len(writers) > 1 else 'runs'}.parquet", exc) from None
         finally:
             for w in writers.values():
                 with contextlib.suppress(Exception):
