@@ -1001,22 +1001,27 @@ def check_value(source: str, key: str, value: Any) -> Any:
             value = float(value)
         except OverflowError:  # an integer too large for a float (beyond ~1.8e308) is out of any range
             raise ScenarioError(
-                source, key, f"{_short(value)} is out of range: expected {p.allowed()} ({p.unit})"
+                source, key, f"{show_value(value)} is out of range: expected {p.allowed()} ({p.unit})"
             ) from None
         if not math.isfinite(value):
             raise ScenarioError(source, key, f"expected {p.allowed()}, got {value!r}")
     if (p.low is not None and value < p.low) or (p.high is not None and value > p.high):
-        raise ScenarioError(source, key, f"{_short(value)} is out of range: expected {p.allowed()} ({p.unit})")
+        raise ScenarioError(source, key, f"{show_value(value)} is out of range: expected {p.allowed()} ({p.unit})")
     return value
 
 
-def _short(value: Any, limit: int = 40) -> str:
-    """A value as shown in a message: ``repr``, cut short; an integer of thousands of digits by its size
-    (``repr`` itself refuses integers of more than 4,300 digits)."""
+def show_value(value: Any, limit: int = 40) -> str:
+    """A value as shown in a message: ``repr``, escaped and cut short; an integer of thousands of digits by its
+    size (``repr`` itself refuses integers of more than 4,300 digits)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
-    text = printable(repr(value), limit)
-    return text
+        n = abs(value)
+        digits = int((n.bit_length() - 1) * 0.3010299956639812) + 1
+        if n >= 10**digits:
+            digits += 1
+        elif n < 10 ** (digits - 1):
+            digits -= 1
+        return f"an integer of {digits:,} digits"
+    return printable(repr(value), limit)
 
 
 def _show(value: Any) -> str:
@@ -1028,7 +1033,7 @@ def _show(value: Any) -> str:
         list: "an array",
         dict: "a table",
     }.get(type(value), type(value).__name__)
-    return f"{kind} ({_short(value)})"
+    return f"{kind} ({show_value(value)})"
 
 
 #: Submodels that may run while headcounts change (the others assume every post is filled; docs/ODD.md 7.10).

@@ -54,6 +54,7 @@ from ..scenario import (
     parse_toml,
     printable,
     read_text_file,
+    show_value,
 )
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
@@ -323,9 +324,7 @@ def _int(source, key, value, low, high=None):
 
 
 def _shown(value) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
-    return printable(repr(value), 40)
+    return show_value(value)
 
 
 def load_experiment(path: str | Path, *, force: bool = False) -> Experiment:
