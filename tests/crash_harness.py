@@ -128,6 +128,13 @@ def kill_at(folder: Path, action, k: int) -> bool:
     return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
 
 
+def first_call_of_chunk(calls, chunk: int) -> int:
+    """Index of the first call on any file of ``chunk``: a kill there leaves the chunks before it finished and
+    this one not begun, whatever the store's protocol (so the tests also run against other versions)."""
+    tag = f"{chunk:06d}"
+    return next(k for k, (_, rel) in enumerate(calls) if tag in rel)
+
+
 def commit_points(calls) -> list[int]:
     """Indices of the calls that commit a chunk (the rename of its commit record into place)."""
     return [k for k, (op, rel) in enumerate(calls) if op in ("replace", "rename") and " -> parts/commit-" in rel]

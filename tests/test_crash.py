@@ -54,16 +54,15 @@ def quiet(*_):
 def test_a_sweep_killed_at_every_store_call_resumes_to_the_same_tables(tmp_path):
     path = write_experiment(tmp_path)
     _, rows = h.sweep_matrix(path, tmp_path / "work")
-    assert len(rows) >= 20, "the trace should hold every commit, the final tables and the clean-up"
-    kinds = {h.point_kind(op, rel) for _, op, rel, *_ in rows}
-    assert any("unlink parts/" in k for k in kinds), "kills inside the clean-up of parts/ are part of the matrix"
-    assert any(k.endswith("-> runs.parquet") for k in kinds) and any(
-        k.endswith("-> parts/commit-N.json") for k in kinds
-    )
     wrong = [(k, op, rel, lines[-2:], left) for k, op, rel, outcome, lines, left in rows if outcome == "WRONG"]
     assert not wrong, wrong
     refused = [r for r in rows if r[3] == "refused"]
     assert not refused, "a crash is never a reason to refuse a resume"
+    assert len(rows) >= 20, "the trace should hold every commit, the final tables and the clean-up"
+    kinds = {h.point_kind(op, rel) for _, op, rel, *_ in rows}
+    assert any("unlink parts/" in k for k in kinds), "kills inside the clean-up of parts/ are part of the matrix"
+    assert any(k.endswith("-> runs.parquet") for k in kinds)
+    assert any(k.endswith("-> parts/commit-N.json") for k in kinds)
 
 
 def test_a_merge_killed_at_every_store_call_merges_again_to_the_same_tables(tmp_path):
@@ -87,10 +86,11 @@ def half_done(tmp_path_factory):
     sweep(load_experiment(path), reference, workers=1, log=quiet)
     probe = tmp / "probe"
     calls = h.trace(probe, lambda: sweep(load_experiment(path), probe, workers=1, log=quiet))
-    third_commit = h.commit_points(calls)[2]
     out = tmp / "half"
-    assert h.kill_at(out, lambda: sweep(load_experiment(path), out, workers=1, log=quiet), third_commit)
-    assert sorted(p.name for p in (out / "parts").glob("commit-*.json")) == ["commit-000000.json", "commit-000001.json"]
+    assert h.kill_at(
+        out, lambda: sweep(load_experiment(path), out, workers=1, log=quiet), h.first_call_of_chunk(calls, 2)
+    )
+    assert {p.name[-14:-8] for p in (out / "parts").glob("runs-*.parquet")} == {"000000", "000001"}
     return path, reference, out
 
 
@@ -243,8 +243,9 @@ def test_editing_the_base_scenario_between_a_kill_and_the_resume_is_refused(tmp_
     out = tmp_path / "out"
     probe = tmp_path / "probe"
     calls = h.trace(probe, lambda: sweep(load_experiment(path), probe, workers=1, log=quiet))
-    second = h.commit_points(calls)[1]
-    assert h.kill_at(out, lambda: sweep(load_experiment(path), out, workers=1, log=quiet), second)
+    assert h.kill_at(
+        out, lambda: sweep(load_experiment(path), out, workers=1, log=quiet), h.first_call_of_chunk(calls, 2)
+    )
     base.write_text("[system]\ncompetition = 0.9\n")
     with pytest.raises(SweepError) as err:
         sweep(load_experiment(path), out, workers=1, log=quiet)

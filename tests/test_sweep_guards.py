@@ -587,7 +587,9 @@ def test_a_resume_after_a_fixed_experiment_that_computed_nothing_is_allowed(tmp_
     out = tmp_path / "out"
     probe = tmp_path / "probe"
     calls = h.trace(probe, lambda: sweep(load_experiment(path), probe, workers=1, log=quiet))
-    assert h.kill_at(out, lambda: sweep(load_experiment(path), out, workers=1, log=quiet), h.commit_points(calls)[0])
+    assert h.kill_at(
+        out, lambda: sweep(load_experiment(path), out, workers=1, log=quiet), h.first_call_of_chunk(calls, 0)
+    )
     fixed = tmp_path / "fixed"
     fixed.mkdir()
     path2 = write_experiment(fixed, replications=3)
