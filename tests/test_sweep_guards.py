@@ -594,3 +594,25 @@ def test_a_resume_after_a_fixed_experiment_that_computed_nothing_is_allowed(tmp_
     sweep(load_experiment(path2), out, workers=1, log=lines.append)
     assert any("computed nothing; replacing it" in line for line in lines), lines
     assert len(pd.read_parquet(out / "runs.parquet")) == 9
+
+
+def test_a_shard_of_a_merged_sweep_and_an_older_complete_folder_compute_nothing(finished, tmp_path):
+    import shutil
+
+    path, reference = finished
+    out = tmp_path / "merged"
+    shutil.copytree(reference, out)
+    before = (out / "runs.parquet").read_bytes()
+    lines = []
+    sweep(load_experiment(path), out, workers=1, shard=(1, 2), log=lines.append)
+    assert any("already complete" in line for line in lines) and (out / "runs.parquet").read_bytes() == before
+    assert not list(out.glob("manifest.shard-*.json")) and not (out / "parts").exists()
+    # A folder completed by the store before checksums (its manifest has neither fingerprint nor tables).
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("fingerprint", "tables", "sessions", "provenance_details"):
+        manifest.pop(key)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    lines = []
+    sweep(load_experiment(path), out, workers=1, log=lines.append)
+    assert any("made before tables carried checksums" in line for line in lines), lines
+    assert (out / "runs.parquet").read_bytes() == before

@@ -697,6 +697,7 @@ class Plan:
         else:
             self._steps = np.full(self.n_runs, int(exp.base["run.steps"]), np.int64)
         self._digests: dict[int, str] = {}
+        self._expected_rows: np.ndarray | None = None
         try:
             self.runs_schema()
             self.series_schema()
@@ -741,9 +742,11 @@ class Plan:
         return self._digests[chunk]
 
     def expected_series_rows_all(self) -> np.ndarray:
-        """Series rows each run leaves if it finishes (weeks 0, every, ... and the last)."""
-        s, e = self._steps, self.every
-        return s // e + 1 + (s % e != 0)
+        """Series rows each run leaves if it finishes (weeks 0, every, ... and the last); computed once."""
+        if self._expected_rows is None:
+            s, e = self._steps, self.every
+            self._expected_rows = s // e + 1 + (s % e != 0)
+        return self._expected_rows
 
     def check_chunk_tables(self, chunk: int, runs, series) -> str | None:
         """Why a chunk's tables are not this chunk's results (None if they are): its run_ids and seeds in

@@ -226,7 +226,7 @@ class Session:
         lock.acquire()
         try:
             prior = read_json(self.out / "manifest.json")
-            if self.shard is None and prior and prior.get("status") == "complete":
+            if prior and prior.get("status") == "complete":  # a shard of a merged sweep has nothing to do either
                 done = self._already_complete(prior)
                 if done is not None:
                     return done
@@ -250,7 +250,15 @@ class Session:
     def _already_complete(self, prior: dict) -> dict | None:
         """The manifest of a complete sweep of this experiment whose tables verify (leftover parts removed), or None:
         then the session goes on (to refuse another experiment, or to compute damaged tables again)."""
-        old_fp = prior.get("fingerprint") or {}
+        old_fp = prior.get("fingerprint")
+        if old_fp is None and (prior.get("experiment") or {}).get("sha256") == self.exp.sha256:
+            # Completed by a version of buddysim that recorded no checksums (before issue 13): nothing to verify it
+            # against, and computing it again would give the same tables.
+            self.log(
+                f"{self.out}: already complete (made before tables carried checksums: not verified); nothing to do"
+            )
+            return prior
+        old_fp = old_fp or {}
         if old_fp.get("experiment") != self.fp["experiment"] or old_fp.get("base") != self.fp["base"]:
             return None  # another experiment or base scenario: refused by _adopt
         problems = self.store.verify_final(prior)
