@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .run import describe_event, iter_replications
-from .scenario import PARAMS, SECTIONS, Scenario, ScenarioError, bundled_scenarios, load_scenario
+from .scenario import PARAMS, SECTIONS, ScenarioError, bundled_scenarios, load_scenario
 
 if TYPE_CHECKING:
     from .run import RunResult
@@ -93,9 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="a calibration's posterior.json (or its folder): each replication draws its parameters from the "
         "weighted posterior (reproducibly from the seed), so intervals include parameter uncertainty",
     )
+    p.add_argument(
+        "--force", action="store_true", help="run even if the memory estimate is above the limit (docs/sweeps.md)"
+    )
 
-    p = sub.add_parser("validate", help="check scenario files without running them")
-    p.add_argument("files", nargs="+", help="scenario files (.toml) or bundled scenario names")
+    p = sub.add_parser("validate", help="check scenario and experiment files without running them")
+    p.add_argument(
+        "files", nargs="+", help="scenario or experiment files (.toml), or bundled scenario names; every one is checked"
+    )
 
     p = sub.add_parser("params", help="list every parameter with default, unit, range and description")
     p.add_argument("--section", choices=SECTIONS, help="only this section")
@@ -119,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default: results/<experiment name>)")
     p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run a design above the size or memory limits (docs/sweeps.md, 'Limits'), if you mean it",
+    )
 
     p = sub.add_parser(
         "robust",
@@ -281,6 +291,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the machine's, not the model's: a full disk, a folder one cannot write to
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"buddysim: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 # --- run -------------------------------------------------------------------------------
@@ -368,13 +382,15 @@ def _describe_survival(kind: str, s: dict) -> str:
 
 
 def cmd_run(args) -> int:
-    scenario = load_scenario(args.scenario) if args.scenario else Scenario(name="baseline")
+    scenario = load_scenario(args.scenario or "baseline")  # the calibrated baseline unless a scenario is named
     if args.steps:
         scenario = scenario.replace({"run.steps": args.steps})
     seed = scenario["run.seed"] if args.seed is None else args.seed
     out = args.out or Path("results") / scenario.name
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder (--out needs a folder)")
+    _check_run_out(out)
+    from .sweep.resources import check_run_memory
+
+    check_run_memory(scenario, force=args.force, source=args.scenario or "")
     try:  # before the runs, so that nothing computed is lost to an unusable folder
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -441,28 +457,49 @@ def cmd_run(args) -> int:
     return 130 if interrupted else 0
 
 
+def _check_run_out(out: Path) -> None:
+    """``run --out`` must be a folder that does not hold a sweep (a run would replace a sweep's series.parquet)."""
+    from .sweep.store import is_sweep_folder
+
+    if "\x00" in str(out):
+        raise UsageError(f"{str(out)!r}: the path contains a NUL byte; no folder can have that name")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder (--out needs a folder)")
+    if is_sweep_folder(out):
+        raise UsageError(
+            f"{out}: holds a sweep's results (experiment.toml, manifest.json); `run` would overwrite its "
+            "series.parquet: choose another --out"
+        )
+
+
 # --- sweep / merge ----------------------------------------------------------------------
 def cmd_sweep(args) -> int:
     from .sweep import load_experiment
 
-    exp = load_experiment(args.experiment)
+    exp = load_experiment(args.experiment, force=args.force)
     manifest = _execute_sweep(exp, args)
     return 0 if manifest is not None or args.dry_run else 130
 
 
 def _execute_sweep(exp, args) -> dict | None:
-    """Plan, print and run (or resume) a sweep as the command line asked; the manifest, or None if interrupted
-    or a dry run."""
+    """Plan, print and run (or resume) a sweep as the command line asked (`sweep`, `robust`); the manifest, or
+    None if interrupted or a dry run. The design's size and memory are checked before any table is built."""
+    import math
     import os
 
-    from .sweep import parse_shard, plan, sweep
+    from .sweep import parse_shard, sweep
+    from .sweep.design import chunk_size, design_size
+    from .sweep.resources import plan_memory
+    from .sweep.store import check_sweep_out
 
     shard = parse_shard(args.shard)
     scheduler = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if scheduler and args.workers:
         raise UsageError("--workers is for local processes; with a Dask scheduler the cluster's workers are used")
     out = args.out or Path("results") / exp.name
-    table, keys, size, chunks = plan(exp)
+    check_sweep_out(out)
+    points, n_runs = design_size(exp)  # counted, not built: a design too large is refused before any table exists
+    size = chunk_size(exp, n_runs)
     where = (
         f"Dask scheduler {scheduler}"
         if scheduler
@@ -471,15 +508,29 @@ def _execute_sweep(exp, args) -> dict | None:
     if exp.design == "robust":
         what = (
             f"{len(exp.policies)} policies x {exp.samples} futures (Latin hypercube over {len(exp.uncertain)} "
-            f"uncertain parameter(s)) x {exp.replications} replication(s) = {len(table)} runs"
+            f"uncertain parameter(s)) x {exp.replications} replication(s) = {n_runs} runs"
         )
     else:
         what = (
-            f"{exp.design} design over {len(keys)} parameter(s), {table['point'].nunique()} point(s) x "
-            f"{exp.replications} replication(s) = {len(table)} runs"
+            f"{exp.design} design over {len(exp.factors)} parameter(s), {points} point(s) x "
+            f"{exp.replications} replication(s) = {n_runs} runs"
         )
-    print(f"experiment {exp.name}: {what} in {len(chunks)} chunks of {size}; {where}; -> {out}")
-    if args.dry_run:
+    print(f"experiment {exp.name}: {what} in {math.ceil(n_runs / size)} chunks of {size}; {where}; -> {out}")
+    if args.dry_run:  # the sweep itself makes these checks before building anything
+        from .sweep.resources import describe, run_memory, worst_point
+
+        workers = plan_memory(
+            exp,
+            n_runs,
+            workers=args.workers or (None if scheduler else os.cpu_count()),
+            workers_given=bool(args.workers),
+            local=not scheduler,
+            force=args.force,
+        )
+        print(
+            f"memory: the largest run needs {describe(run_memory(worst_point(exp)))}"
+            + (f"; {workers} worker(s)" if workers else "")
+        )
         return None
     progress = None
     if not args.quiet:
@@ -493,7 +544,7 @@ def _execute_sweep(exp, args) -> dict | None:
     def _stop(signum, frame):  # SIGTERM (SLURM pre-emption, `kill`) stops like Ctrl-C: state is kept
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, _stop)
     t0 = time.perf_counter()
     try:
         manifest = sweep(
@@ -503,13 +554,16 @@ def _execute_sweep(exp, args) -> dict | None:
             scheduler=scheduler,
             shard=shard,
             progress=progress,
-            planned=(table, keys, size, chunks),
+            force=args.force,
+            log=lambda m: print(m, file=sys.stderr) if m.startswith("warning") else print(m),
         )
     except KeyboardInterrupt:
         print(
             f"\ninterrupted: finished chunks are saved in {out}; run the same command again to resume", file=sys.stderr
         )
         return None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     c = manifest.get("counts", {})
     print(
         f"{manifest['status']} in {time.perf_counter() - t0:.1f} s: {c.get('done', '-')} runs done, "
@@ -566,8 +620,14 @@ def cmd_merge(args) -> int:
 
 # --- analysis ------------------------------------------------------------------------------
 def _need_sweep(folder: Path) -> None:
+    from .sweep import read_status
+
     if not (folder / "runs.parquet").exists():
         raise UsageError(f"{folder}: no runs.parquet here; is the sweep finished (or merged)?")
+    manifest = read_status(folder)
+    if manifest is None or manifest.get("status") != "complete":
+        status = manifest.get("status") if manifest else "no readable manifest.json"
+        raise UsageError(f"{folder}: the sweep is not complete ({status}); run it again (or merge) to finish it")
 
 
 def cmd_compare(args) -> int:
@@ -788,14 +848,25 @@ def cmd_ui(args) -> int:
 
 # --- validate / params / scenarios ------------------------------------------------------
 def cmd_validate(args) -> int:
-    status = 0
+    """Check every file given (scenario or experiment files, told apart by their tables; a bundled scenario by
+    name); exit 2 if any fails, after reporting each."""
+    from .scenario import parse_toml, read_text_file, scenario_path
+
+    bad = 0
     for f in args.files:
         try:
-            sc = load_scenario(f)
-        except ScenarioError as exc:
-            print(f"buddysim: error: {exc}", file=sys.stderr)
-            status = EXIT_USAGE
-        else:
+            path = scenario_path(f) if "\x00" not in str(f) else Path(f)
+            text = read_text_file(path, "scenario or experiment file", 50 * 2**20)
+            doc = parse_toml(text, str(f))
+            if {"experiment", "vary", "points", "record", "set", "levers", "policy", "uncertain", "robust"} & set(doc):
+                from .sweep import load_experiment
+                from .sweep.design import design_size
+
+                exp = load_experiment(path)
+                points, runs = design_size(exp)
+                print(f"ok: {f} (experiment: {exp.design} design, {points} point(s), {runs} runs)")
+                continue
+            sc = load_scenario(path)
             extra = (
                 f"; {len(sc.timeline)} timeline entr{'y' if len(sc.timeline) == 1 else 'ies'}" if sc.timeline else ""
             )
@@ -805,7 +876,12 @@ def cmd_validate(args) -> int:
 
                 for line in describe(sc.timeline):
                     print("    " + line)
-    return status
+        except ScenarioError as exc:
+            print(f"buddysim: error: {exc}", file=sys.stderr)
+            bad += 1
+    if bad and len(args.files) > 1:
+        print(f"{bad} of {len(args.files)} files have errors", file=sys.stderr)
+    return EXIT_USAGE if bad else 0
 
 
 def cmd_params(args) -> int:

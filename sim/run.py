@@ -91,19 +91,26 @@ _FLOAT_METRICS = {
 def model_code_digest() -> str:
     """A digest of the code that decides a run's results for a given scenario and seed: the model
     (sim/model), the schema (sim/scenario.py) and this module (replication seeds). Saved results (validation
-    steps, calibration databases, sweeps) are reused only for the same digest; the faces, analyses and docs
-    can change without invalidating them. The digest is of each file's syntax tree without docstrings and type
-    annotations, so documentation, typing and formatting do not count as a change of model."""
-    import ast
-
+    steps, calibration databases) are reused only for the same digest; the faces, analyses and docs can change
+    without invalidating them. Each file counts by :func:`code_file_digest`, so documentation, typing and
+    formatting do not count as a change of model. (Sweeps add their design and chunk runner:
+    sim.sweep.provenance.)"""
     root = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for f in sorted([*(root / "model").rglob("*.py"), root / "scenario.py", root / "run.py"]):
         if "_generated" in f.parts:
             continue
-        tree = _without_docs_and_types(ast.parse(f.read_bytes()))
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + ast.dump(tree).encode())
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + code_file_digest(f).encode())
     return h.hexdigest()
+
+
+def code_file_digest(path: str | Path) -> str:
+    """SHA-256 of a Python file's syntax tree without docstrings and type annotations: what the file computes,
+    not how it is documented or laid out (the one rule for "is this the same code")."""
+    import ast
+
+    tree = _without_docs_and_types(ast.parse(Path(path).read_bytes()))
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
 def _without_docs_and_types(tree):

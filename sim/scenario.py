@@ -32,9 +32,18 @@ class ScenarioError(ValueError):
         self.source = source
         self.key = key
         self.message = message
-        where = f"{source}: " if source else ""
-        at = f"{key}: " if key else ""
+        where = f"{printable(source, 300)}: " if source else ""
+        at = f"{printable(key, 120)}: " if key else ""
         super().__init__(f"{where}{at}{message}")
+
+
+def printable(text: Any, limit: int = 120) -> str:
+    """``text`` as it may be shown in a message: control characters (a NUL, a terminal escape) written as escapes,
+    and cut to ``limit`` characters (a key or a path from a file is data, echoed but never obeyed)."""
+    text = str(text)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -438,12 +447,31 @@ def check_value(source: str, key: str, value: Any) -> Any:
                 raise ScenarioError(source, key, f"expected {p.allowed()}, got {value!r}")
             value = int(value)
     else:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer too large for a float (beyond ~1.8e308) is out of any range
+            raise ScenarioError(
+                source, key, f"{show_value(value)} is out of range: expected {p.allowed()} ({p.unit})"
+            ) from None
         if not math.isfinite(value):
             raise ScenarioError(source, key, f"expected {p.allowed()}, got {value!r}")
     if (p.low is not None and value < p.low) or (p.high is not None and value > p.high):
-        raise ScenarioError(source, key, f"{value!r} is out of range: expected {p.allowed()} ({p.unit})")
+        raise ScenarioError(source, key, f"{show_value(value)} is out of range: expected {p.allowed()} ({p.unit})")
     return value
+
+
+def show_value(value: Any, limit: int = 40) -> str:
+    """A value as shown in a message: ``repr``, escaped and cut short; an integer of thousands of digits by its
+    size (``repr`` itself refuses integers of more than 4,300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        n = abs(value)
+        digits = int((n.bit_length() - 1) * 0.3010299956639812) + 1
+        if n >= 10**digits:
+            digits += 1
+        elif n < 10 ** (digits - 1):
+            digits -= 1
+        return f"an integer of {digits:,} digits"
+    return printable(repr(value), limit)
 
 
 def _show(value: Any) -> str:
@@ -455,14 +483,17 @@ def _show(value: Any) -> str:
         list: "an array",
         dict: "a table",
     }.get(type(value), type(value).__name__)
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"{kind} ({text})"
+    return f"{kind} ({show_value(value)})"
 
 
 #: Submodels that may run while headcounts change (the others assume every post is filled; docs/ODD.md 7.10).
 GROWTH_MECHANISMS = ("leadership_turnover", "staff_turnover")
+
+
+def check_combination(source: str, v: Mapping[str, Any]) -> None:
+    """Rules across parameters (each value already checked alone by :func:`check_value`); a
+    :class:`ScenarioError` naming ``source`` and the key at fault. A sweep checks every design point with it."""
+    _check_cross(source, v)
 
 
 def _check_cross(source: str, v: Mapping[str, Any]) -> None:
@@ -514,12 +545,65 @@ def _flatten(source: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def scenario_from_toml(text: str, *, source: str = "<string>", name: str | None = None) -> Scenario:
-    """Parse and validate scenario TOML text (never evaluated as code), with its ``[[timeline]]`` entries."""
+#: Largest scenario file read (a scenario file is ~2 KB); experiment files, which may list many points, pass their own.
+MAX_FILE_BYTES = 2**20
+_LONG_INT = None  # compiled on first use
+
+
+def parse_toml(text: str, source: str) -> dict:
+    """Parse TOML text (data only, never evaluated) into a dict; a :class:`ScenarioError` naming ``source`` for
+    anything that is not a document this tool can read, including what makes the parser itself give up:
+    arrays or tables nested hundreds deep, and integers of more than 4,300 digits."""
+    global _LONG_INT
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, None, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(
+            source, None, "not a document this tool reads: arrays or tables nested too deeply (hundreds of levels)"
+        ) from None
+    except ValueError as exc:  # int(...) refusing a number of more than sys.get_int_max_str_digits() digits
+        if "digits" not in str(exc):
+            raise ScenarioError(source, None, f"not valid TOML: {exc}") from None
+        import re
+
+        _LONG_INT = _LONG_INT or re.compile(r"[0-9][0-9_]{4300,}")
+        newline = "\n"
+        m = _LONG_INT.search(text)
+        line = f" (line {text[: m.start()].count(newline) + 1})" if m else ""
+        raise ScenarioError(
+            source, None, f"an integer of more than 4,300 digits{line}: no parameter takes a number that large"
+        ) from None
+
+
+def read_text_file(path: str | Path, what: str = "scenario file", max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a small input file; a :class:`ScenarioError` naming the path for every way of not
+    being one (missing, a folder, too large, unreadable, not UTF-8, a NUL byte in the path). At most
+    ``max_bytes`` are read, so a device or an endless pipe is refused instead of filling memory."""
+    source = str(path)
+    if "\x00" in source:
+        raise ScenarioError(source, None, "the path contains a NUL byte; no file can have that name")
+    try:
+        with Path(path).open("rb") as f:
+            raw = f.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise ScenarioError(source, None, "no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(source, None, f"is a directory, expected a .toml {what}") from None
+    except OSError as exc:
+        raise ScenarioError(source, None, f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise ScenarioError(source, None, f"is larger than {max_bytes:,} bytes, too large for a {what}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(source, None, f"not UTF-8 text (byte {exc.start})") from None
+
+
+def scenario_from_toml(text: str, *, source: str = "<string>", name: str | None = None) -> Scenario:
+    """Parse and validate scenario TOML text (never evaluated as code), with its ``[[timeline]]`` entries."""
+    doc = parse_toml(text, source)
     description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
     timeline = doc.pop("timeline", None)
     sc = Scenario(_flatten(source, doc), name=name or "<string>", source=source, description=description)
@@ -579,25 +663,13 @@ def load_scenario(path: str | Path | None = None, **changes: Any) -> Scenario:
         sc = Scenario(name="defaults")
     else:
         path = scenario_path(path)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            name = _bare_name(path)
-            if name is not None:
+        if not Path(path).exists():
+            name = _bare_name(Path(path))
+            if name is not None and "\x00" not in str(path):
                 hint = did_you_mean(name, bundled_scenarios()) or " (`buddysim scenarios` lists them)"
-                raise ScenarioError(
-                    str(path), None, f"no such file, and no bundled scenario of that name{hint}"
-                ) from None
-            raise ScenarioError(str(path), None, "no such file") from None
-        except IsADirectoryError:
-            raise ScenarioError(str(path), None, "is a directory, expected a .toml scenario file") from None
-        except OSError as exc:
-            raise ScenarioError(str(path), None, f"cannot read: {exc.strerror}") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ScenarioError(str(path), None, f"not UTF-8 text (byte {exc.start})") from None
-        sc = scenario_from_toml(text, source=str(path), name=path.stem)
+                raise ScenarioError(str(path), None, f"no such file, and no bundled scenario of that name{hint}")
+        text = read_text_file(path, "scenario file")
+        sc = scenario_from_toml(text, source=str(path), name=Path(path).stem)
     return sc.replace(**changes) if changes else sc
 
 

@@ -258,3 +258,60 @@ def test_odd_documents_every_parameter_with_its_current_default():
     for p in PARAMS:
         if p.section == "mechanisms":
             assert f"`{p.name}`" in text, p.key
+
+
+# --- what broke the loader before (issue 13, case 7): each a clear ScenarioError now ---------------------------
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("[run]\nsteps = " + "[" * 1000 + "]" * 1000 + "\n", "nested too deeply"),
+        ("[run]\nsteps = " + "{a = " * 1000 + "1" + "}" * 1000 + "\n", "nested too deeply"),
+        ("[run]\nsteps = " + "9" * 4400 + "\n", "more than 4,300 digits (line 2)"),
+        ("[system]\nhistory = " + "9" * 400 + "\n", "an integer of 400 digits is out of range"),
+        ("[leadership]\nturnover_a = " + "9" * 4000 + "\n", "out of range"),
+        ('[staff]\nunion_stance = "a\\u0000b"\n', "expected one of"),
+        ('[staff]\nunion_stance = "\\u001b[2J"\n', "expected one of"),
+    ],
+)
+def test_hostile_documents_are_clear_errors(text, fragment):
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_toml(text, source="hostile.toml")
+    msg = str(err.value)
+    assert msg.startswith("hostile.toml: ") and fragment in msg, msg
+    assert "\x00" not in msg and "\x1b" not in msg and len(msg) < 600, "input is echoed escaped and cut short"
+
+
+def test_hostile_paths_are_clear_errors(tmp_path):
+    for path, fragment in (
+        ("a\x00b.toml", "NUL byte"),
+        (tmp_path, "is a directory"),
+        ("/dev/zero", "too large"),
+        (tmp_path / ("x" * 300 + ".toml"), "cannot read"),
+    ):
+        with pytest.raises(ScenarioError, match=fragment):
+            load_scenario(path)
+
+
+def test_validate_checks_every_file_and_reports_each(tmp_path, capsys):
+    from sim.cli import main
+
+    files = []
+    for name, text in (
+        ("deep.toml", "[run]\nsteps = " + "[" * 1000 + "]" * 1000 + "\n"),
+        ("ok.toml", "[run]\nsteps = 10\n"),
+        ("long.toml", "[run]\nsteps = " + "1" * 5000 + "\n"),
+        ("float.toml", "[system]\nhistory = " + "9" * 400 + "\n"),
+        ("exp.toml", '[experiment]\nreplications = 2\n[vary."system.competition"]\nvalues = [0.1, 0.9]\n'),
+        ("badexp.toml", '[record]\nseries = ["trust_min", "trust_min"]\n'),
+    ):
+        f = tmp_path / name
+        f.write_text(text)
+        files.append(str(f))
+    assert main(["validate", *files]) == 2
+    out, err = capsys.readouterr()
+    assert (
+        out.count("ok: ") == 2 and "ok.toml" in out and "exp.toml (experiment: grid design, 2 point(s), 4 runs)" in out
+    )
+    for name in ("deep.toml", "long.toml", "float.toml", "badexp.toml"):
+        assert name in err, err
+    assert "4 of 6 files have errors" in err and "Traceback" not in err

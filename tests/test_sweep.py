@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.sweep import ExperimentError, experiment_from_toml, load_experiment, merge, run_chunk, sweep
-from sim.sweep.execute import Task
+from sim.sweep.chunk import Task
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable

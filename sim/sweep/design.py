@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,19 @@ import pandas as pd
 from ..model.metrics import METRICS
 from ..model.statistics import STATISTICS
 from ..run import replication_seed
-from ..scenario import PARAM_BY_KEY, Scenario, ScenarioError, check_value, did_you_mean, load_scenario
+from ..scenario import (
+    PARAM_BY_KEY,
+    Scenario,
+    ScenarioError,
+    check_combination,
+    check_value,
+    did_you_mean,
+    load_scenario,
+    parse_toml,
+    printable,
+    read_text_file,
+    show_value,
+)
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table", "robust")
 EXPERIMENT_KEYS = {
@@ -73,6 +84,11 @@ DISTRIBUTIONS = ("uniform", "normal", "triangular")
 RECORD_KEYS = {"series", "every", "final"}
 TOP_KEYS = {"experiment", "set", "vary", "record", "points", "levers", "policy", "uncertain", "robust"}
 ROBUST_ONLY = ("levers", "policy", "uncertain", "robust")
+#: Largest design run without ``--force``: 5 million runs (a design table of ~0.5 GB; at the default scenario's
+#: ~0.05 s a run, ~70 core-hours). Counted from the file, before any table is built (``design_size``).
+MAX_RUNS = 5_000_000
+#: Largest experiment file read (a file with [[points]] can be long; 50 MB is ~500,000 points).
+MAX_EXPERIMENT_BYTES = 50 * 2**20
 
 
 class ExperimentError(ScenarioError):
@@ -270,9 +286,50 @@ class Experiment:
         return table
 
 
+def design_size(exp: Experiment) -> tuple[int, int]:
+    """(design points, runs), counted from the experiment's settings without building anything."""
+    d = len(exp.factors)
+    if exp.design == "grid":
+        points = math.prod(len(f.values) if f.values is not None else f.steps for f in exp.factors)
+    elif exp.design == "table":
+        points = len(exp.points or [])
+    elif exp.design == "lhs":
+        points = exp.samples
+    elif exp.design == "sobol":
+        points = exp.samples * ((2 * d + 2) if exp.second_order else (d + 2))
+    else:  # morris
+        points = exp.samples * (d + 1)
+    return points, points * exp.replications
+
+
 # --- loading -------------------------------------------------------------------------------
 def _err(source, key, msg):
     return ExperimentError(source, key, msg)
+
+
+def check_name(source: str, key: str | None, name) -> str:
+    """An experiment name, which becomes the folder ``results/<name>``: one folder name, never a path."""
+    if not isinstance(name, str):
+        raise _err(source, key, f"expected a string, got {printable(repr(name), 40)}")
+    problem = None
+    if not name.strip():
+        problem = "is empty"
+    elif len(name) > 100:
+        problem = "is longer than 100 characters"
+    elif not name.isprintable():
+        problem = "contains a control character"
+    elif "/" in name or "\\" in name:
+        problem = "contains a path separator (/ or \\)"
+    elif name.startswith(".") or name != name.strip():
+        problem = "starts with a dot or has spaces at either end"
+    if problem:
+        raise _err(
+            source,
+            key,
+            f"the name {printable(repr(name), 60)} {problem}: it names the folder results/<name>, so it must be one "
+            "plain folder name (letters, digits, - _ . and spaces inside); use --out to write elsewhere",
+        )
+    return name
 
 
 def _unknown(source, prefix, key, allowed):
@@ -298,29 +355,38 @@ def _names(source, key, names, known, kind: str, expected: str) -> list[str]:
     """A list of names, each one of ``known`` (metrics or statistics)."""
     if not isinstance(names, list) or not all(isinstance(s, str) for s in names):
         raise _err(source, key, f"expected {expected}")
-    for s in names:
+    for i, s in enumerate(names):
         if s not in known:
-            raise _err(source, key, f"unknown {kind} {s!r}{did_you_mean(s, known)}; {kind}s are: {', '.join(known)}")
+            raise _err(
+                source,
+                key,
+                f"unknown {kind} {printable(repr(s), 60)}{did_you_mean(s, known)}; {kind}s are: {', '.join(known)}",
+            )
+        if s in names[:i]:
+            raise _err(source, key, f"{s!r} is listed twice; each {kind} makes one column")
     return names
 
 
 def _int(source, key, value, low, high=None):
     if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        rng = f"from {low} to {high}" if high is not None else f">= {low}"
-        raise _err(source, key, f"expected an integer {rng}, got {value!r}")
+        rng = f"from {low:,} to {high:,}" if high is not None else f">= {low:,}"
+        raise _err(source, key, f"expected an integer {rng}, got {_shown(value)}")
     return value
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    path = Path(path)
+def _shown(value) -> str:
+    return show_value(value)
+
+
+def load_experiment(path: str | Path, *, force: bool = False) -> Experiment:
+    """Read and check an experiment file; ``force`` lifts the design-size limit (:data:`MAX_RUNS`)."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _err(source, None, "no such file") from None
-    except (IsADirectoryError, UnicodeDecodeError, OSError) as exc:
-        raise _err(source, None, f"cannot read ({exc.__class__.__name__})") from None
-    return experiment_from_toml(text, source=source, base_dir=path.parent, name=path.stem, path=path)
+        text = read_text_file(path, "experiment file", MAX_EXPERIMENT_BYTES)
+    except ScenarioError as exc:
+        raise _err(exc.source, exc.key, exc.message) from None
+    path = Path(path)
+    return experiment_from_toml(text, source=source, base_dir=path.parent, name=path.stem, path=path, force=force)
 
 
 def experiment_from_toml(
@@ -331,12 +397,23 @@ def experiment_from_toml(
     name: str = "experiment",
     path: Path | None = None,
     base: Scenario | None = None,
+    force: bool = False,
 ) -> Experiment:
-    """Parse and check an experiment; ``base`` (if given) replaces the file's base scenario before ``[set]``."""
+    """Parse and check an experiment; ``base`` (if given) replaces the file's base scenario before ``[set]``.
+
+    The design's size is counted first (:func:`design_size`) and more than :data:`MAX_RUNS` runs is refused
+    unless ``force``; only then is every design point built and checked."""
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _err(source, None, f"not valid TOML: {exc}") from None
+        return _experiment_from_toml(text, source, base_dir, name, path, base, force)
+    except RecursionError:  # a [set] or [vary] table nested hundreds deep (the parser may allow it)
+        raise _err(source, None, "tables nested too deeply to be an experiment file") from None
+
+
+def _experiment_from_toml(text, source, base_dir, name, path, base, force) -> Experiment:
+    try:
+        doc = parse_toml(text, source)
+    except ScenarioError as exc:
+        raise _err(exc.source, exc.key, exc.message) from None
     for key in doc:
         if key not in TOP_KEYS:
             raise _unknown(source, "", key, TOP_KEYS)
@@ -370,8 +447,15 @@ def experiment_from_toml(
     elif samples is not None:
         raise _err(source, "experiment.samples", f"not used by design = {design!r}; remove it")
 
+    name = check_name(source, "experiment.name" if "name" in exp else None, exp.get("name", name))
+    description = exp.get("description")
+    if description is not None and not isinstance(description, str):
+        raise _err(source, "experiment.description", "expected a string")
+
     # Base scenario (relative to the experiment file), then fixed changes.
     scen = exp.get("scenario")
+    if scen is not None and not isinstance(scen, str):
+        raise _err(source, "experiment.scenario", "expected a string: the path of a scenario file")
     if base is None:
         try:
             base = load_scenario(base_dir / scen) if scen else Scenario(name="defaults")
@@ -387,7 +471,7 @@ def experiment_from_toml(
     fixed = doc.get("set", {})
     if not isinstance(fixed, dict):
         raise _err(source, "set", 'expected a table [set] of "section.name" = value')
-    fixed = _flatten_keys(fixed)
+    fixed = _flatten_keys(source, "set", fixed)
     try:
         base = base.replace(fixed)
     except ScenarioError as exc:
@@ -439,11 +523,13 @@ def experiment_from_toml(
         points = doc.get("points")
         if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
             raise _err(source, "points", 'design = "table" needs [[points]] tables, one per design point')
-        points = [_flatten_keys(p) for p in points]
+        points = [_flatten_keys(source, f"points[{i}]", p) for i, p in enumerate(points)]
         keys = sorted({k for p in points for k in p})
         for i, p in enumerate(points):
             if sorted(p) != keys:
                 raise _err(source, f"points[{i}]", f"every point must set the same keys: {', '.join(keys)}")
+            for k in keys:
+                p[k] = _check_param(source, f"points[{i}].{k}", k, p[k])
         factors = [Factor(k, values=sorted({p[k] for p in points}, key=repr)) for k in keys]
     elif "points" in doc:
         raise _err(source, "points", f'[[points]] is only used with design = "table", not {design!r}')
@@ -466,9 +552,9 @@ def experiment_from_toml(
         source, "record.final", record.get("final", []), STATISTICS, "statistic", "a list of end-of-run statistic names"
     )
 
-    description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
+    header = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
     experiment = Experiment(
-        name=exp.get("name", name),
+        name=name,
         path=path,
         text=text,
         base=base,
@@ -486,11 +572,20 @@ def experiment_from_toml(
         every=every,
         final=final,
         points=points,
-        description=exp.get("description", description),
+        description=header if description is None else description,
         policies=policies,
         uncertain=uncertain,
         robust=doc.get("robust", {}) if design == "robust" else {},
     )
+    points, runs = design_size(experiment)
+    if runs > MAX_RUNS and not force:
+        raise _err(
+            source,
+            "experiment",
+            f"the design has {points:,} point(s) x {replications:,} replication(s) = {runs:,} runs, more than the "
+            f"{MAX_RUNS:,} this tool runs without --force (docs/sweeps.md, 'Limits'); a smaller design, or --force "
+            "if you mean it",
+        )
     _check_points(source, experiment)
     return experiment
 
@@ -505,27 +600,48 @@ def load_saved_experiment(folder: str | Path) -> Experiment:
     if not saved.exists():
         raise _err(str(folder), None, "not a sweep folder (no experiment.toml)")
     manifests = [folder / "manifest.json"] + sorted(folder.glob("manifest.shard-*.json"))
-    manifest = next((json.loads(m.read_text()) for m in manifests if m.exists()), None)
+    manifest = None
+    for m in manifests:
+        if not m.exists():
+            continue
+        try:
+            manifest = json.loads(m.read_text(encoding="utf-8"))
+            base = Scenario(manifest["base_scenario"], name="base")  # [set] is already in it
+            name = manifest["experiment"]["name"]
+            break
+        except (OSError, ValueError, RecursionError, KeyError, TypeError, ScenarioError):
+            manifest = None  # damaged: try the next one
     if manifest is None:
-        raise _err(str(folder), None, "no manifest.json: was the sweep started here?")
-    base = Scenario(manifest["base_scenario"], name="base")  # [set] is already in it; re-applying is a no-op
-    return experiment_from_toml(
-        saved.read_text(encoding="utf-8"),
-        source=str(saved),
-        base_dir=folder,
-        name=manifest["experiment"]["name"],
-        base=base,
-    )
+        raise _err(
+            str(folder),
+            None,
+            "no readable manifest.json (missing or damaged): was the sweep started here? Running the sweep again "
+            "rewrites it",
+        )
+    try:
+        text = read_text_file(saved, "experiment file", MAX_EXPERIMENT_BYTES)
+    except ScenarioError as exc:
+        raise _err(exc.source, exc.key, exc.message) from None
+    return experiment_from_toml(text, source=str(saved), base_dir=folder, name=name, base=base, force=True)
 
 
-def _flatten_keys(table: dict, prefix: str = "") -> dict:
-    """Accept both ``"leadership.turnover_a" = 1`` and ``[set.leadership] turnover_a = 1``."""
+def _flatten_keys(source: str, where: str, table: dict, prefix: str = "") -> dict:
+    """Accept both ``"leadership.turnover_a" = 1`` and ``[set.leadership] turnover_a = 1`` (not both for one key,
+    and never an empty table, which would otherwise set nothing without a word)."""
     out = {}
     for k, v in table.items():
         key = f"{prefix}{k}"
         if isinstance(v, dict):
-            out.update(_flatten_keys(v, key + "."))
+            if not v:
+                raise _err(source, f"{where}.{key}", "expected a value, got an empty table {}")
+            inner = _flatten_keys(source, where, v, key + ".")
+            for k2 in inner:
+                if k2 in out:
+                    raise _err(source, f"{where}.{k2}", "given twice (as a dotted key and in a sub-table)")
+            out.update(inner)
         else:
+            if key in out:
+                raise _err(source, f"{where}.{key}", "given twice (as a dotted key and in a sub-table)")
             out[key] = v
     return out
 
@@ -533,7 +649,12 @@ def _flatten_keys(table: dict, prefix: str = "") -> dict:
 def _factors(source: str, vary: Any, design: str, table: str = "vary") -> list[Factor]:
     if not isinstance(vary, dict):
         raise _err(source, table, f'expected tables [{table}."section.name"]')
-    vary = {k: v for k, v in _flatten_vary(source, vary, table=table)}
+    flat = {}
+    for k, v in _flatten_vary(source, vary, table=table):
+        if k in flat:
+            raise _err(source, f"{table}.{k}", "varied twice (as a quoted key and as nested tables)")
+        flat[k] = v
+    vary = flat
     factors = []
     for key, spec in vary.items():
         where = f"{table}.{key}"
@@ -587,8 +708,13 @@ def _factors(source: str, vary: Any, design: str, table: str = "vary") -> list[F
                     raise _err(source, f"{where}.{k}", f"required for distribution = {dist!r}")
                 v = spec[k]
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise _err(source, f"{where}.{k}", f"expected a number, got {v!r}")
-                extra[k] = float(v)
+                    raise _err(source, f"{where}.{k}", f"expected a number, got {_shown(v)}")
+                try:
+                    extra[k] = float(v)
+                except OverflowError:
+                    raise _err(source, f"{where}.{k}", f"expected a number, got {_shown(v)}") from None
+                if not math.isfinite(extra[k]):
+                    raise _err(source, f"{where}.{k}", f"expected a finite number, got {v!r}")
             if dist == "normal" and not extra["sd"] > 0:
                 raise _err(source, f"{where}.sd", "must be > 0")
             if dist == "triangular" and not low <= extra["mode"] <= high:
@@ -700,16 +826,16 @@ def _check_param(source: str, where: str, key: str, value):
 
 
 def _check_points(source: str, exp: Experiment) -> None:
-    """Every design point must make a valid scenario (checked before anything runs)."""
+    """Every design point must make a valid scenario (checked before anything runs). Each varied value was
+    checked alone when the file was read; here each point is checked against the rules across parameters."""
     table = exp.points_table()
-    for i, row in enumerate(table.to_dict("records")):
+    base = dict(exp.base)
+    keys = list(table.columns)
+    for i, values in enumerate(zip(*[table[k].tolist() for k in keys]) if keys else [()]):
         try:
-            exp.scenario_for(row)
+            check_combination(source, {**base, **dict(zip(keys, values))})
         except ScenarioError as exc:
             raise _err(source, f"point {i}: {exc.key}", exc.message) from None
-    n = len(table) * exp.replications
-    if n > 50_000_000:
-        raise _err(source, "experiment", f"{n} runs is more than this tool is meant to schedule")
 
 
 def run_cost(exp: Experiment) -> float:
@@ -725,3 +851,111 @@ def chunk_size(exp: Experiment, n_runs: int) -> int:
     cost = run_cost(exp)
     by_time = max(1, int(2.0 / cost))  # ~2 s of work per task
     return int(max(1, min(100, by_time, math.ceil(n_runs / 16))))  # and at least 16 tasks when possible
+
+
+class Plan:
+    """The design table cut into chunks: a fixed function of the experiment (never of the worker count), so
+    every session, shard and merge sees the same chunks. Rows are sliced per chunk on demand."""
+
+    def __init__(self, exp: Experiment):
+        self.exp = exp
+        self.table = exp.design_table()
+        self.keys = [f.key for f in exp.factors]
+        self.n_runs = len(self.table)
+        self.points = int(self.table["point"].nunique()) if self.n_runs else 0
+        self.size = chunk_size(exp, self.n_runs)
+        self.n_chunks = math.ceil(self.n_runs / self.size) if self.n_runs else 0
+        self.series = list(exp.series)
+        self.every = exp.every
+        self.final = list(exp.final)
+        self._seeds = self.table["seed"].to_numpy()
+        if "run.steps" in self.keys:
+            self._steps = self.table["run.steps"].to_numpy(dtype=np.int64)
+        else:
+            self._steps = np.full(self.n_runs, int(exp.base["run.steps"]), np.int64)
+        self._digests: dict[int, str] = {}
+        self._expected_rows: np.ndarray | None = None
+        try:
+            self.runs_schema()
+            self.series_schema()
+        except ValueError as exc:
+            raise _err(str(exp.path or exp.name), "record", str(exc)) from None
+
+    def runs_schema(self):
+        from .chunk import runs_schema
+
+        return runs_schema(self.keys, self.final)
+
+    def series_schema(self):
+        from .chunk import series_schema
+
+        return series_schema(self.series)
+
+    def run_id_range(self, chunk: int) -> range:
+        return range(chunk * self.size, min(self.n_runs, (chunk + 1) * self.size))
+
+    def chunk_rows(self, chunk: int) -> list[tuple]:
+        r = self.run_id_range(chunk)
+        part = self.table.iloc[r.start : r.stop]
+        params = zip(*[part[k].tolist() for k in self.keys]) if self.keys else [()] * len(part)
+        return [
+            (int(a), int(b), int(c), int(d), tuple(e))
+            for a, b, c, d, e in zip(
+                part["run_id"].tolist(),
+                part["point"].tolist(),
+                part["replication"].tolist(),
+                part["seed"].tolist(),
+                params,
+            )
+        ]
+
+    def chunk_digest(self, chunk: int) -> str:
+        """A digest of the chunk's design rows (run_ids, seeds, parameter values): a commit record names it."""
+        if chunk not in self._digests:
+            import json
+
+            rows = json.dumps(self.chunk_rows(chunk), default=repr)
+            self._digests[chunk] = hashlib.sha256(rows.encode()).hexdigest()[:16]
+        return self._digests[chunk]
+
+    def expected_series_rows_all(self) -> np.ndarray:
+        """Series rows each run leaves if it finishes (weeks 0, every, ... and the last); computed once."""
+        if self._expected_rows is None:
+            s, e = self._steps, self.every
+            self._expected_rows = s // e + 1 + (s % e != 0)
+        return self._expected_rows
+
+    def check_chunk_tables(self, chunk: int, runs, series) -> str | None:
+        """Why a chunk's tables are not this chunk's results (None if they are): its run_ids and seeds in
+        order, and each finished run's series rows, in run_id order."""
+        r = self.run_id_range(chunk)
+        names = [f.name for f in self.runs_schema()]
+        if runs.column_names != names:
+            return "its runs part has other columns than this experiment records"
+        ids = runs.column("run_id").to_numpy(zero_copy_only=False)
+        if not np.array_equal(ids, np.arange(r.start, r.stop)):
+            return f"its runs part holds run_ids {_span(ids)}, not {r.start}-{r.stop - 1} (a copied or swapped part)"
+        if not np.array_equal(runs.column("seed").to_numpy(zero_copy_only=False), self._seeds[r.start : r.stop]):
+            return "its runs part has other seeds than the design"
+        if not self.series:
+            return None
+        if series is None or series.column_names != [f.name for f in self.series_schema()]:
+            return "its series part has other columns than this experiment records"
+        sid = series.column("run_id").to_numpy(zero_copy_only=False)
+        if len(sid) and (np.any(np.diff(sid) < 0) or sid[0] < r.start or sid[-1] >= r.stop):
+            return f"its series part holds run_ids {_span(sid)} out of order or outside {r.start}-{r.stop - 1}"
+        ok = np.asarray(runs.column("status").to_pylist(), dtype=object) == "ok"
+        want = np.where(ok, self.expected_series_rows_all()[r.start : r.stop], 0)
+        seen = np.bincount(sid - r.start, minlength=len(r)) if len(sid) else np.zeros(len(r), np.int64)
+        if not np.array_equal(seen, want):
+            k = int(np.flatnonzero(seen != want)[0])
+            return f"run {r.start + k} has {seen[k]} series rows in its part, expected {want[k]}"
+        return None
+
+
+def _span(ids) -> str:
+    return f"{int(ids.min())}-{int(ids.max())}" if len(ids) else "none"
+
+
+def make_plan(exp: Experiment) -> Plan:
+    return Plan(exp)

@@ -1,132 +1,49 @@
 """Running a design: chunks of runs, on one of several executors, into the result store.
 
-Executors: ``serial`` (this process), ``processes`` (local worker processes,
-the default with more than one worker) and ``dask`` (an existing Dask
-cluster, through ``Client.get_executor()``, the standard
-``concurrent.futures`` interface). SLURM job arrays run one ``--shard I/N``
-each; ``merge`` joins the shards. A run's result depends only on its
-parameters and seed, never on the executor, worker count or order.
+Executors: ``serial`` (this process), ``processes`` (local worker processes, :mod:`sim.sweep.pool`; the
+default with more than one worker) and ``dask`` (an existing Dask cluster, through
+``Client.get_executor()``). SLURM job arrays run one ``--shard I/N`` each; ``merge`` joins the shards. A
+run's result depends only on its parameters and seed, never on the executor, worker count or order, so a
+sweep begun on a cluster can be finished locally and the tables are the same.
+
+Every session is recorded in the manifest (start, end, how it ended, host, versions, what it computed and
+recomputed), and every way a session can end (finished, Ctrl-C or SIGTERM, a lost cluster, a worker that
+keeps dying, a full disk) leaves the manifest saying so; a SIGKILL cannot be recorded by the process that
+receives it, so the next session records it ("died"), and :func:`sim.sweep.store.read_status` reports
+such a folder as interrupted, not running.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import math
-import multiprocessing
 import os
+import re
 import time
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-
-from ..model.metrics import METRICS
-from ..run import outcome_event_kinds, run
-from ..scenario import PARAM_BY_KEY, Scenario
-from .design import Experiment, ExperimentError, chunk_size, run_cost
-from .store import ResultStore, now, provenance
+from .chunk import Task, run_chunk
+from .design import Experiment, ExperimentError, Plan, design_size, load_saved_experiment, make_plan, run_cost
+from .provenance import code_files, code_version, differences, fingerprint, session_info
+from .resources import plan_memory
+from .store import (
+    SETUP_LOCK,
+    ChunksDamagedError,
+    FinalTableError,
+    FolderLock,
+    ResultStore,
+    SweepError,
+    check_sweep_out,
+    is_sweep_folder,
+    now,
+    read_json,
+    write_file,
+)
 
 #: With the default worker count, a sweep estimated to take less than this on one core runs serially.
 SMALL_SWEEP_SECONDS = 5.0
-_ARROW = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
-INT_METRICS = {
-    "interim_seats_a",
-    "interim_seats_b",
-    "headcount_a",
-    "headcount_b",
-    "cross_ties",
-    "message_conflict",
-    "encounters",
-    "successes",
-    "ties_formed",
-    "ties_lost",
-    "leavers_a",
-    "leavers_b",
-    "influence_pairs",
-}
-
-
-def runs_schema(param_keys: list[str], final: list[str] = ()) -> pa.Schema:
-    fields = [("run_id", pa.int64()), ("point", pa.int64()), ("replication", pa.int64()), ("seed", pa.int64())]
-    fields += [(k, _ARROW[PARAM_BY_KEY[k].kind]) for k in param_keys]
-    fields += [
-        ("status", pa.string()),
-        ("error", pa.string()),
-        ("outcome", pa.string()),
-        ("outcome_step", pa.int64()),
-        ("reason", pa.string()),
-        ("seconds", pa.float64()),
-    ]
-    fields += [(f"week_{k}", pa.int64()) for k in outcome_event_kinds()]  # first week of each outcome event
-    fields += [(m, pa.float64()) for m in METRICS]
-    fields += [(f, pa.float64()) for f in final if f not in METRICS]
-    return pa.schema(fields)
-
-
-def series_schema(metrics: list[str]) -> pa.Schema:
-    return pa.schema([("run_id", pa.int64()), ("step", pa.int64())] + [(m, pa.float64()) for m in metrics])
-
-
-@dataclass
-class Task:
-    """Everything a worker needs for one chunk (small, picklable, no file access)."""
-
-    chunk: int
-    base: dict
-    param_keys: list
-    rows: list  # (run_id, point, replication, seed, params tuple)
-    series: list
-    every: int
-    final: list = ()
-
-
-def run_chunk(task: Task) -> tuple[int, pa.Table, pa.Table | None]:
-    """Run one chunk; a failing run is recorded with its error and does not stop the others."""
-    cols: dict[str, list] = {f.name: [] for f in runs_schema(task.param_keys, task.final)}
-    scols: dict[str, list] = {f.name: [] for f in series_schema(task.series)}
-    for run_id, point, rep, seed, params in task.rows:
-        values = dict(zip(task.param_keys, params))
-        t0 = time.perf_counter()
-        rec = {"run_id": run_id, "point": point, "replication": rep, "seed": seed, **values}
-        try:
-            result = run(Scenario({**task.base, **values}, name="sweep"), seed, statistics=task.final)
-            final = result.series.iloc[-1]
-            rec.update(
-                status="ok",
-                error="",
-                outcome=result.outcome,
-                outcome_step=result.outcome_step,
-                reason=result.reason,
-                **{f"week_{k}": w for k, w in result.event_weeks().items()},
-                **{m: float(final[m]) for m in METRICS},
-                **result.statistics,
-            )
-            if task.series:
-                s = result.series
-                last = int(s["step"].iloc[-1])
-                keep = s[(s["step"] % task.every == 0) | (s["step"] == last)]
-                scols["run_id"].extend([run_id] * len(keep))
-                scols["step"].extend(keep["step"].astype(int).tolist())
-                for m in task.series:
-                    scols[m].extend(keep[m].astype(float).tolist())
-        except Exception as exc:
-            tb = traceback.format_exception(exc)
-            rec.update(
-                status="failed",
-                error=f"{type(exc).__name__}: {exc}\n{''.join(tb[-3:])}",
-                outcome=None,
-                outcome_step=None,
-                reason=None,
-                **dict.fromkeys((*METRICS, *task.final), math.nan),
-            )
-        rec["seconds"] = time.perf_counter() - t0
-        for name in cols:
-            cols[name].append(rec.get(name))
-    runs = pa.table(cols, schema=runs_schema(task.param_keys, task.final))
-    series = pa.table(scols, schema=series_schema(task.series)) if task.series else None
-    return task.chunk, runs, series
+#: Times the final tables are attempted when chunks fail verification while they are made.
+FINALIZE_ATTEMPTS = 3
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -141,209 +58,76 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def plan(exp: Experiment):
+def plan(exp: Experiment) -> Plan:
     """The design table and its chunks (a fixed function of the experiment file)."""
-    table = exp.design_table()
-    keys = [f.key for f in exp.factors]
-    size = chunk_size(exp, len(table))
-    rows = list(
-        zip(
-            table["run_id"].tolist(),
-            table["point"].tolist(),
-            table["replication"].tolist(),
-            table["seed"].tolist(),
-            zip(*[table[k].tolist() for k in keys]) if keys else [()] * len(table),
-        )
-    )
-    rows = [(a, b, c, d, tuple(e)) for a, b, c, d, e in rows]
-    chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
-    return table, keys, size, chunks
+    return make_plan(exp)
 
 
-def sweep(
-    exp: Experiment,
-    out: Path,
-    *,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    shard: tuple[int, int] | None = None,
-    progress: Callable | None = None,
-    log=print,
-    planned=None,
-) -> dict:
-    """Run (or resume) an experiment into ``out``; returns the manifest. ``planned``: ``plan(exp)``, if made."""
-    table, keys, size, chunks = planned or plan(exp)
-    store = ResultStore(out, exp)
-    store.open()
-    existing = store.read_manifest()
-    if existing and existing.get("status") == "complete" and shard is None:
-        log(f"{out}: already complete ({existing['counts']['done']} runs); nothing to do")
-        return existing
-    mine = [c for c in range(len(chunks)) if shard is None or c % shard[1] == shard[0] - 1]
-    done = store.done_chunks()
-    todo = [c for c in mine if c not in done]
-    runs_total = sum(len(chunks[c]) for c in mine)
-    runs_done = runs_total - sum(len(chunks[c]) for c in todo)
+def _details(exp: Experiment) -> dict:
+    return {"experiment_text": exp.text, "base_scenario": dict(exp.base), "code_files": code_files()}
 
-    if scheduler:
-        executor_kind = "dask"
-    elif workers is None:
-        workers = os.cpu_count() or 1
-        if sum(len(chunks[c]) for c in todo) * run_cost(exp) < SMALL_SWEEP_SECONDS:
-            workers = 1  # starting worker processes (~2 s) would cost more than it saves
-        executor_kind = "processes" if workers > 1 else "serial"
-    else:
-        executor_kind = "processes" if workers > 1 else "serial"
-    manifest = {
-        "experiment": {
-            "name": exp.name,
-            "file": str(exp.path) if exp.path else None,
-            "sha256": exp.sha256,
-            "design": exp.design,
-            "factors": keys,
-            "replications": exp.replications,
-            "seed": exp.seed,
-            "common_random_numbers": exp.common_random_numbers,
-            "series": exp.series,
-            "every": exp.every,
-            "final": exp.final,
-            "description": exp.description,
-        },
-        "base_scenario": dict(exp.base),
-        "design": {
-            "points": int(table["point"].nunique()) if len(table) else 0,
-            "runs": len(table),
-            "chunk_size": size,
-            "chunks": len(chunks),
-        },
-        "shard": None if shard is None else {"index": shard[0], "of": shard[1], "chunks": len(mine)},
-        "executor": {"kind": executor_kind, "workers": workers, "scheduler": scheduler, "engine": "compiled"},
-        "provenance": provenance(),
-        "started": (existing or {}).get("started", now()) if shard is None else now(),
-        "resumed": bool(done & set(mine)),
-        "finished": None,
-        "status": "running",
-        "counts": {"total": len(table), "this_shard": runs_total if shard else None},
-    }
-    manifest_name = "manifest.json" if shard is None else f"manifest.shard-{shard[0]}-of-{shard[1]}.json"
-    store.write_manifest(manifest, manifest_name)
-    if runs_done:
-        log(f"resuming: {runs_done} of {runs_total} runs already done")
 
-    tasks = (Task(c, dict(exp.base), keys, chunks[c], exp.series, exp.every, exp.final) for c in todo)
-    bar = progress(total=runs_total, initial=runs_done) if progress else None
-    failed = 0
+# --- Dask ---------------------------------------------------------------------------------------------------
+_ADDRESS = re.compile(r"^(?:(tcp|tls|ws|wss|ucx)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})$")
+
+
+def connect(scheduler: str):
+    """A Dask client for ``scheduler`` (an address or a scheduler file); a SweepError saying what is wrong."""
     try:
-        for chunk, runs, series in _execute(tasks, executor_kind, workers, scheduler):
-            store.write_chunk(chunk, runs, series)
-            failed += sum(1 for s in runs.column("status").to_pylist() if s != "ok")
-            if bar is not None:
-                bar.update(runs.num_rows)
-    except KeyboardInterrupt:
-        manifest.update(status="interrupted", finished=now())
-        store.write_manifest(manifest, manifest_name)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    if failed:
-        log(f"{failed} run(s) failed in this session; their errors are in the runs table (status, error)")
-
-    manifest["finished"] = now()
-    if shard is not None:
-        # Shards never finalise: two finishing at once on a shared file system would race. `merge` does it.
-        manifest["status"] = "shard complete"
-        manifest["counts"].update(done=runs_total - failed, failed=failed)
-        store.write_manifest(manifest, manifest_name)
-        left = len(chunks) - len(store.done_chunks())
-        log(
-            f"shard {shard[0]}/{shard[1]} complete; "
-            + (
-                f"{left} chunk(s) of other shards still to run"
-                if left
-                else f"all chunks done: run  buddysim merge {out}"
+        from distributed import Client
+    except ImportError:
+        raise SweepError("--scheduler", None, "a Dask cluster needs Dask: pip install 'buddysim[cluster]'") from None
+    shown = scheduler if scheduler.isprintable() else repr(scheduler)
+    if scheduler.endswith(".json"):
+        if "\x00" in scheduler:
+            raise SweepError("--scheduler", None, f"{shown}: the path contains a NUL byte")
+        info = read_json(Path(scheduler))
+        if info is None:
+            exists = Path(scheduler).exists()
+            raise SweepError(
+                "--scheduler",
+                None,
+                f"{shown}: " + ("not a readable Dask scheduler file (JSON)" if exists else "no such scheduler file"),
             )
-        )
-        return manifest
-    return finish(store, len(chunks), manifest)
-
-
-def finish(store: ResultStore, n_chunks: int, manifest: dict) -> dict:
-    counts = store.finalize(n_chunks)
-    store.remove_parts()
-    manifest["counts"].update(
-        done=counts["runs"] - counts["failed"], failed=counts["failed"], series_rows=counts["series_rows"]
-    )
-    manifest["status"] = "complete"
-    manifest["finished"] = manifest.get("finished") or now()
-    store.write_manifest(manifest)
-    return manifest
-
-
-def merge(out: Path, log=print) -> dict:
-    """Join the parts written by shards into the final tables (all chunks must be finished)."""
-    import json
-
-    from .design import load_saved_experiment
-
-    out = Path(out)
-    exp = load_saved_experiment(out)
-    store = ResultStore(out, exp)
-    _, _, _, chunks = plan(exp)
-    shards = sorted(out.glob("manifest.shard-*.json"))
-    manifest = store.read_manifest()
-    if manifest and manifest.get("status") == "complete":
-        log(f"{out}: already complete")
-        return manifest
-    if manifest is None:
-        manifest = {k: v for k, v in json.loads(shards[0].read_text()).items() if k != "shard"} if shards else {}
-    manifest["counts"] = {"total": sum(len(c) for c in chunks)}
-    manifest["merged_shards"] = [s.name for s in shards]
-    manifest["shard"] = None
-    manifest["finished"] = now()
-    return finish(store, len(chunks), manifest)
-
-
-def _execute(tasks, kind: str, workers: int | None, scheduler: str | None):
-    """Yield chunk results as they finish, keeping a bounded number of tasks in flight."""
-    if kind == "serial":
-        for task in tasks:
-            yield run_chunk(task)
-        return
-    if kind == "processes":
-        ctx = multiprocessing.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_ignore_sigint)
-        finished = False
-        try:
-            yield from _bounded(pool, tasks, 2 * workers)
-            finished = True
-        finally:
-            if finished:
-                pool.shutdown(wait=True)
-            else:  # Ctrl-C, SIGTERM or an error: do not wait for chunks in flight; a resume redoes them
-                procs = list((getattr(pool, "_processes", None) or {}).values())
-                pool.shutdown(wait=False, cancel_futures=True)
-                for proc in procs:
-                    proc.terminate()
-        return
-    from distributed import Client
-
-    if scheduler.endswith(".json") and Path(scheduler).exists():
-        client = Client(scheduler_file=scheduler, timeout="30s")
+        address = info.get("address")
+        if not isinstance(address, str) or not _ADDRESS.match(address):
+            raise SweepError("--scheduler", None, f"{shown}: the scheduler file names no valid address")
+        kwargs = {"scheduler_file": scheduler}
     else:
-        client = Client(scheduler, timeout="30s")
+        m = _ADDRESS.match(scheduler)
+        if not m or not 0 < int(m.group(3)) < 65536:
+            raise SweepError(
+                "--scheduler",
+                None,
+                f"{shown} is not a Dask scheduler address: expected tcp://HOST:PORT (or tls://, ws://, wss://, "
+                "ucx://), or a scheduler file ending in .json",
+            )
+        kwargs = {"address": scheduler}
+    try:
+        return Client(**kwargs)
+    except Exception as exc:  # distributed raises OSError, TimeoutError, ValueError, ... for an unreachable one
+        raise SweepError(
+            "--scheduler",
+            None,
+            f"cannot reach the Dask scheduler at {shown} ({type(exc).__name__}: {exc}); is it running, and is the "
+            "address right? (or run locally: leave out --scheduler and DASK_SCHEDULER_ADDRESS)",
+        ) from None
+
+
+def _dask_results(client, tasks, where: str):
     try:
         n = max(1, sum(client.nthreads().values()))
         yield from _bounded(client.get_executor(pure=False), tasks, 2 * n)
-    finally:
-        client.close()
-
-
-def _ignore_sigint() -> None:
-    """Worker processes leave Ctrl-C to the sweeping process, which saves state and stops them."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (SweepError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a lost scheduler, a worker killed too often (KilledWorker), a cancelled task
+        raise SweepError(
+            "--scheduler",
+            None,
+            f"the Dask cluster at {where} failed ({type(exc).__name__}: {exc or 'no details'}); the chunks finished "
+            "so far are kept: run the same command again to resume (on the cluster, or locally without "
+            "--scheduler: the results are the same)",
+        ) from None
 
 
 def _bounded(executor, tasks, limit: int):
@@ -365,3 +149,508 @@ def _bounded(executor, tasks, limit: int):
     finally:
         for fut in pending:
             fut.cancel()
+
+
+# --- the sweep ----------------------------------------------------------------------------------------------
+def sweep(
+    exp: Experiment,
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    shard: tuple[int, int] | None = None,
+    progress: Callable | None = None,
+    log=print,
+    planned: Plan | None = None,
+    force: bool = False,
+) -> dict:
+    """Run (or resume) an experiment into ``out``; returns the manifest.
+
+    ``planned``: ``plan(exp)``, if already made. ``force``: run a design larger than the limits (design
+    size, memory; docs/sweeps.md "Limits"). A SweepError (exit status 2 from the CLI) for a folder in use or
+    holding other results, a lost cluster, a worker that keeps dying, a full disk: the manifest then says
+    "interrupted" and the same call resumes."""
+    out = Path(out)
+    check_sweep_out(out)
+    _, n_runs = design_size(exp)
+    local = scheduler is None
+    default_workers = workers is None
+    if local and default_workers:
+        workers = os.cpu_count() or 1
+    workers = plan_memory(
+        exp, n_runs, workers=workers, workers_given=not default_workers, local=local, force=force, log=log
+    )
+    the_plan = planned or make_plan(exp)
+    client = connect(scheduler) if scheduler else None  # fail before touching the folder
+    try:
+        return Session(exp, the_plan, out, shard=shard, log=log).run(
+            workers=workers,
+            default_workers=default_workers,
+            scheduler=scheduler,
+            client=client,
+            progress=progress,
+        )
+    finally:
+        if client is not None:
+            try:
+                client.close(timeout=10)
+            except Exception:  # a client whose scheduler is gone may fail to close; nothing is lost
+                pass
+
+
+class Session:
+    """One session of work on a sweep folder: lock, identity check, verification, compute, finish."""
+
+    def __init__(self, exp: Experiment, plan: Plan, out: Path, *, shard=None, log=print):
+        self.exp = exp
+        self.plan = plan
+        self.out = out
+        self.shard = shard
+        self.log = log
+        self.fp = fingerprint(exp)
+        self.store = ResultStore(out, plan, self.fp, log=log)
+        self.manifest_name = "manifest.json" if shard is None else f"manifest.shard-{shard[0]}-of-{shard[1]}.json"
+        self.manifest: dict = {}
+        self.entry: dict = {}
+        self._last_write = 0.0
+
+    # --- the whole session -----------------------------------------------------------------------------
+    def run(self, *, workers, default_workers, scheduler, client, progress) -> dict:
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except (OSError, ValueError) as exc:
+            raise SweepError(
+                str(self.out), None, f"cannot create the output folder ({getattr(exc, 'strerror', exc)})"
+            ) from None
+        lock = FolderLock(self.out, self.shard, log=self.log)
+        lock.acquire()
+        try:
+            prior = read_json(self.out / "manifest.json")
+            if prior and prior.get("status") == "complete":  # a shard of a merged sweep has nothing to do either
+                done = self._already_complete(prior)
+                if done is not None:
+                    return done
+            self._adopt()
+            self._begin(workers, default_workers, scheduler)
+            try:
+                result = self._work(workers, default_workers, scheduler, client, progress)
+            except KeyboardInterrupt:
+                self._end("interrupted", "stopped by Ctrl-C or SIGTERM")
+                raise
+            except SweepError as exc:
+                self._end("interrupted", str(exc))
+                raise
+            except Exception as exc:
+                self._end("failed", f"{type(exc).__name__}: {exc}")
+                raise
+            return result
+        finally:
+            lock.release()
+
+    def _already_complete(self, prior: dict) -> dict | None:
+        """The manifest of a complete sweep of this experiment whose tables verify (leftover parts removed), or None:
+        then the session goes on (to refuse another experiment, or to compute damaged tables again)."""
+        old_fp = prior.get("fingerprint")
+        if old_fp is None and (prior.get("experiment") or {}).get("sha256") == self.exp.sha256:
+            # Completed by a version of buddysim that recorded no checksums (before issue 13): nothing to verify it
+            # against, and computing it again would give the same tables.
+            self.log(
+                f"{self.out}: already complete (made before tables carried checksums: not verified); nothing to do"
+            )
+            return prior
+        old_fp = old_fp or {}
+        if old_fp.get("experiment") != self.fp["experiment"] or old_fp.get("base") != self.fp["base"]:
+            return None  # another experiment or base scenario: refused by _adopt
+        problems = self.store.verify_final(prior)
+        if problems:
+            self.log(f"{self.out}: marked complete, but {'; '.join(problems)}: computing the sweep's tables again")
+            return None
+        if self.store.parts.exists():
+            self.store.remove_parts()
+            self.log(f"{self.out}: removed the parts left by an interrupted clean-up")
+        note = ""
+        if prior.get("fingerprint") != self.fp:
+            said = differences(
+                prior.get("fingerprint") or {}, self.fp, prior.get("provenance_details"), _details(self.exp)
+            )
+            note = f" (made before {'; '.join(said)}; nothing was computed now)"
+        done = prior.get("counts", {}).get("done", "?")
+        self.log(
+            f"{self.out}: already complete ({done} runs; tables verified against their checksums){note}; nothing to do"
+        )
+        return prior
+
+    # --- identity: never mix two experiments, base scenarios or code versions in one folder --------------
+    def _adopt(self) -> None:
+        import fcntl
+
+        out = self.out
+        setup = os.open(out / SETUP_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(setup, fcntl.LOCK_EX)  # shards sharing the folder check and write its identity one at a time
+            saved_path = out / "experiment.toml"
+            try:
+                saved = saved_path.read_text(encoding="utf-8") if saved_path.exists() else None
+            except (OSError, UnicodeDecodeError):
+                saved = ""  # unreadable: treated as a different file
+            folder_fp, details, where = self._folder_identity()
+            same = (saved is None or saved == self.exp.text) and (folder_fp is None or folder_fp == self.fp)
+            if not same:
+                if self.store.has_results():
+                    old = folder_fp or {"experiment": None}
+                    details = dict(details or {})
+                    details.setdefault("experiment_text", saved)
+                    if folder_fp is None:  # only the saved text differs
+                        old = {**self.fp, "experiment": "(saved)"}
+                    said = differences(old, self.fp, details, _details(self.exp))
+                    first = (
+                        "holds results of a different experiment file"
+                        if old.get("experiment") != self.fp["experiment"]
+                        else "holds results of this experiment computed with another model or base scenario"
+                    )
+                    raise SweepError(
+                        str(out),
+                        None,
+                        f"{first} ({where}); refusing to mix them in one table. What changed: "
+                        + "; ".join(said)
+                        + ". Use another --out, or delete the folder to start again",
+                    )
+                self.log(f"{out}: held the start of another experiment that computed nothing; replacing it")
+                for stale in [out / "manifest.json", *out.glob("manifest.shard-*.json")]:
+                    stale.unlink(missing_ok=True)  # they describe the other experiment
+            if saved != self.exp.text:
+                write_file(saved_path, self.exp.text.encode(), sync=True)
+        finally:
+            os.close(setup)
+
+    def _folder_identity(self) -> tuple[dict | None, dict | None, str]:
+        """The fingerprint this folder's results were made with (manifest, a shard's manifest, or a commit record)."""
+        candidates = [self.out / "manifest.json", *sorted(self.out.glob("manifest.shard-*.json"))]
+        for path in candidates:
+            if not path.exists():
+                continue
+            m = read_json(path)
+            if m is None:
+                self.log(
+                    f"warning: {path} is damaged (not valid JSON); it will be rewritten by this session (the history "
+                    "of earlier sessions in it is lost); chunks are checked against their own commit records"
+                )
+                continue
+            if isinstance(m.get("fingerprint"), dict):
+                details = dict(m.get("provenance_details") or {})
+                details["base_scenario"] = m.get("base_scenario")
+                return m["fingerprint"], details, f"see {path.name}"
+        for c in self.store.records():
+            r = read_json(self.store.record_path(c))
+            if r and isinstance(r.get("fingerprint"), dict):
+                return r["fingerprint"], None, f"chunk {c}'s commit record"
+        return None, None, ""
+
+    # --- the manifest and the session history -------------------------------------------------------------
+    def _begin(self, workers, default_workers, scheduler) -> None:
+        old = read_json(self.out / self.manifest_name) or {}
+        sessions = [s for s in old.get("sessions", []) if isinstance(s, dict)]
+        for s in sessions:
+            if s.get("status") == "running":  # its process died without a word (we hold the lock now)
+                s["status"] = "died"
+                s["reason"] = "the process ended without a word (SIGKILL, out of memory, or its machine stopped)"
+        info = session_info()
+        kind = "dask" if scheduler else ("processes" if (workers or 1) > 1 else "serial")
+        self.entry = {
+            "session": len(sessions) + 1,
+            "started": now(),
+            "ended": None,
+            "status": "running",
+            "reason": None,
+            **{k: info[k] for k in ("host", "pid", "user", "python", "code_version", "git_commit", "git_dirty_sim")},
+            "versions": info["versions"],
+            "executor": {"kind": kind, "workers": workers, "scheduler": scheduler},
+            "shard": None if self.shard is None else f"{self.shard[0]}/{self.shard[1]}",
+            "runs_computed": 0,
+            "chunks_computed": 0,
+            "recomputed": [],
+            "leftovers_discarded": 0,
+            "worker_restarts": 0,
+        }
+        sessions.append(self.entry)
+        exp, p = self.exp, self.plan
+        mine = self._mine()
+        self.manifest = {
+            "format": 2,
+            "experiment": {
+                "name": exp.name,
+                "file": str(exp.path) if exp.path else None,
+                "sha256": exp.sha256,
+                "design": exp.design,
+                "factors": p.keys,
+                "replications": exp.replications,
+                "seed": exp.seed,
+                "common_random_numbers": exp.common_random_numbers,
+                "series": exp.series,
+                "every": exp.every,
+                "final": exp.final,
+                "description": exp.description,
+            },
+            "base_scenario": dict(exp.base),
+            "design": {"points": p.points, "runs": p.n_runs, "chunk_size": p.size, "chunks": p.n_chunks},
+            "fingerprint": self.fp,
+            "provenance_details": {"code_files": code_files()},
+            "shard": None if self.shard is None else {"index": self.shard[0], "of": self.shard[1], "chunks": len(mine)},
+            "executor": self.entry["executor"],
+            "provenance": {**info, "engine": "compiled"},
+            "started": old.get("started") or self.entry["started"],
+            "finished": None,
+            "status": "running",
+            "counts": {
+                "total": p.n_runs,
+                "this_shard": sum(len(p.run_id_range(c)) for c in mine) if self.shard else None,
+            },
+            "sessions": sessions,
+        }
+        self._write()
+
+    def _write(self, *, sync: bool = False) -> None:
+        self.store.write_manifest(self.manifest, self.manifest_name, sync=sync)
+        self._last_write = time.monotonic()
+
+    def _end(self, status: str, reason: str | None) -> None:
+        """Record how the session ended (best effort: on a full disk this write may fail too)."""
+        self.entry.update(status=status, reason=reason, ended=now())
+        self.manifest.update(status=status, finished=self.entry["ended"])
+        try:
+            self._write()
+        except SweepError as exc:
+            self.log(f"warning: could not record the session's end in the manifest ({exc})")
+
+    def _mine(self) -> list[int]:
+        n = self.plan.n_chunks
+        if self.shard is None:
+            return list(range(n))
+        i, k = self.shard
+        return [c for c in range(n) if c % k == i - 1]
+
+    # --- the work ----------------------------------------------------------------------------------------
+    def _work(self, workers, default_workers, scheduler, client, progress) -> dict:
+        store, p = self.store, self.plan
+        mine = self._mine()
+        store.remove_stale_tmp(None if self.shard is None else set(mine))
+        done, damaged, leftovers = store.scan(mine)
+        self._report_damage(damaged)
+        self.entry["leftovers_discarded"] = leftovers
+        runs_total = sum(len(p.run_id_range(c)) for c in mine)
+        todo = [c for c in mine if c not in done]
+        runs_done = runs_total - sum(len(p.run_id_range(c)) for c in todo)
+        if runs_done:
+            self.log(f"resuming: {runs_done} of {runs_total} runs already done (verified)")
+        kind = self.entry["executor"]["kind"]
+        small = sum(len(p.run_id_range(c)) for c in todo) * run_cost(self.exp) < SMALL_SWEEP_SECONDS
+        if kind == "processes" and default_workers and small:
+            kind, workers = "serial", 1  # starting worker processes (~2 s) would cost more than it saves
+            self.entry["executor"].update(kind=kind, workers=workers)
+        bar = progress(total=runs_total, initial=runs_done) if progress else None
+        try:
+            failed = self._compute(todo, kind, workers, scheduler, client, bar)
+            if self.shard is not None:
+                return self._finish_shard(failed, runs_total)
+            for attempt in range(FINALIZE_ATTEMPTS):
+                try:
+                    counts, tables = store.finalize()
+                    break
+                except ChunksDamagedError as exc:
+                    self._report_damage(exc.chunks)
+                    if attempt == FINALIZE_ATTEMPTS - 1:
+                        raise SweepError(
+                            str(self.out),
+                            None,
+                            f"chunks keep failing verification ({sorted(exc.chunks)}); is the disk sound?",
+                        ) from None
+                    failed += self._compute(sorted(exc.chunks), kind, workers, scheduler, client, None)
+                except FinalTableError as exc:
+                    raise SweepError(
+                        str(self.out),
+                        None,
+                        f"the merged tables failed their final check: {exc}; nothing was marked complete",
+                    ) from None
+        finally:
+            if bar is not None:
+                bar.close()
+        if failed:
+            self.log(f"{failed} run(s) failed in this session; their errors are in the runs table (status, error)")
+        return self._complete(counts, tables)
+
+    def _report_damage(self, damaged: dict[int, str]) -> None:
+        for c, reason in sorted(damaged.items()):
+            r = self.plan.run_id_range(c)
+            self.log(f"chunk {c} (runs {r.start}-{r.stop - 1}): {reason}; computing it again")
+            self.entry["recomputed"].append({"chunk": c, "reason": reason})
+
+    def _compute(self, chunks, kind, workers, scheduler, client, bar) -> int:
+        """Run ``chunks`` and commit each as it arrives; returns the number of failed runs."""
+        p, exp = self.plan, self.exp
+        version = code_version()
+        tasks = (
+            Task(c, dict(exp.base), p.keys, p.chunk_rows(c), exp.series, exp.every, exp.final, version) for c in chunks
+        )
+        failed = 0
+        pool = None
+        if kind == "serial":
+            results = (run_chunk(t) for t in tasks)
+        elif kind == "processes":
+            from .pool import LocalPool
+
+            pool = LocalPool(workers, log=self.log)
+            results = pool.run(tasks)
+        else:
+            results = _dask_results(client, tasks, scheduler)
+        try:
+            for chunk, runs, series in results:
+                self.store.commit(chunk, runs, series, session=self.entry["session"])
+                n_failed = sum(1 for s in runs.column("status").to_pylist() if s != "ok")
+                failed += n_failed
+                self.entry["runs_computed"] += runs.num_rows
+                self.entry["chunks_computed"] += 1
+                if pool is not None:
+                    self.entry["worker_restarts"] = pool.restarts
+                if bar is not None:
+                    bar.update(runs.num_rows)
+                if time.monotonic() - self._last_write > 10.0:
+                    self.manifest["counts"]["computed_this_session"] = self.entry["runs_computed"]
+                    self._write()
+        finally:
+            if hasattr(results, "close"):
+                results.close()
+            if pool is not None:
+                self.entry["worker_restarts"] = pool.restarts
+        return failed
+
+    def _finish_shard(self, failed: int, runs_total: int) -> dict:
+        # Shards never finalise: two finishing at once on a shared file system would race. `merge` does it.
+        self.entry.update(status="shard complete", ended=now())
+        self.manifest.update(status="shard complete", finished=self.entry["ended"])
+        self.manifest["counts"].update(done=runs_total - failed, failed=failed)
+        self._write(sync=True)
+        left = self.plan.n_chunks - len(self.store.records())
+        i, n = self.shard
+        self.log(
+            f"shard {i}/{n} complete; "
+            + (
+                f"{left} chunk(s) of other shards still to run"
+                if left
+                else f"all chunks done: run  buddysim merge {self.out}"
+            )
+        )
+        return self.manifest
+
+    def _complete(self, counts: dict, tables: dict) -> dict:
+        """Commit the sweep (the manifest says complete, synced), then remove the parts."""
+        self.entry.update(status="complete", ended=now())
+        self.manifest["counts"].update(
+            done=counts["runs"] - counts["failed"], failed=counts["failed"], series_rows=counts["series_rows"]
+        )
+        self.manifest["counts"].pop("computed_this_session", None)
+        self.manifest.update(status="complete", finished=self.entry["ended"], tables=tables)
+        self._write(sync=True)
+        self.store.remove_parts()
+        return self.manifest
+
+
+# --- merge ------------------------------------------------------------------------------------------------
+def merge(out: Path, log=print) -> dict:
+    """Join the parts written by shards into the final tables (every chunk must be committed and verify)."""
+    out = Path(out)
+    if not out.is_dir() or not is_sweep_folder(out):
+        raise SweepError(str(out), None, "not a sweep folder (no experiment.toml or manifest)")
+    exp = load_saved_experiment(out)
+    p = make_plan(exp)
+    session = Session(exp, p, out, log=log)
+    store = session.store
+    lock = FolderLock(out, None, log=log)
+    lock.acquire()
+    try:
+        prior = read_json(out / "manifest.json")
+        if prior and prior.get("status") == "complete":
+            done = session._already_complete(prior)
+            if done is not None:
+                return done
+        session._adopt()
+        shards = sorted(out.glob("manifest.shard-*.json"))
+        shard_manifests = [(s, read_json(s)) for s in shards]
+        n_shards = next((m.get("shard", {}).get("of") for _, m in shard_manifests if m and m.get("shard")), None)
+        store.remove_stale_tmp()
+        all_chunks = list(range(p.n_chunks))
+        done, damaged, _ = store.scan(all_chunks)
+        for c, reason in sorted(damaged.items()):
+            log(f"chunk {c}: {reason}; removed (its shard must compute it again)")
+        missing = sorted(set(all_chunks) - done)
+        if missing:
+            raise SweepError(str(out), None, _missing_message(missing, p.n_chunks, n_shards))
+        try:
+            counts, tables = store.finalize()
+        except ChunksDamagedError as exc:
+            for c, reason in sorted(exc.chunks.items()):
+                log(f"chunk {c}: {reason}; removed (its shard must compute it again)")
+            raise SweepError(str(out), None, _missing_message(sorted(exc.chunks), p.n_chunks, n_shards)) from None
+        except FinalTableError as exc:
+            raise SweepError(str(out), None, f"the merged tables failed their final check: {exc}") from None
+        base = prior if prior and isinstance(prior.get("experiment"), dict) else None
+        if base is None:
+            base = next((m for _, m in shard_manifests if m and isinstance(m.get("experiment"), dict)), {})
+        manifest = {k: v for k, v in base.items() if k not in ("shard", "sessions")}
+        sessions = []
+        for s, m in shard_manifests:
+            for entry in (m or {}).get("sessions", []):
+                if isinstance(entry, dict):
+                    if entry.get("status") == "running":
+                        entry = {**entry, "status": "died", "reason": "the process ended without a word"}
+                    sessions.append({**entry, "manifest": s.name})
+        info = session_info()
+        sessions.append(
+            {
+                "session": len(sessions) + 1,
+                "started": now(),
+                "ended": now(),
+                "status": "complete",
+                "reason": "merge",
+                "host": info["host"],
+                "pid": info["pid"],
+                "code_version": info["code_version"],
+                "versions": info["versions"],
+            }
+        )
+        manifest.update(
+            format=2,
+            fingerprint=session.fp,
+            provenance_details={"code_files": code_files()},
+            shard=None,
+            merged_shards=[s.name for s in shards],
+            counts={
+                "total": p.n_runs,
+                "done": counts["runs"] - counts["failed"],
+                "failed": counts["failed"],
+                "series_rows": counts["series_rows"],
+            },
+            tables=tables,
+            status="complete",
+            finished=now(),
+            sessions=sessions,
+        )
+        manifest.setdefault("experiment", {"name": exp.name, "sha256": exp.sha256, "design": exp.design})
+        manifest.setdefault("base_scenario", dict(exp.base))
+        store.write_manifest(manifest, sync=True)
+        store.remove_parts()
+        return manifest
+    finally:
+        lock.release()
+
+
+def _missing_message(missing: list[int], n_chunks: int, n_shards: int | None) -> str:
+    shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+    msg = f"{len(missing)} of {n_chunks} chunks are not done or failed verification (chunks {shown})"
+    if n_shards:
+        shards = sorted({c % n_shards + 1 for c in missing})
+        msg += (
+            f"; run shard(s) {', '.join(f'{s}/{n_shards}' for s in shards)} again (they skip what is done), then merge"
+        )
+    else:
+        msg += "; run the sweep (or the missing shards) again to finish them"
+    return msg
