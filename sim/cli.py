@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report (tables, CSV and figures only)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run a design above the size or memory limits (docs/sweeps.md, 'Limits'), if you mean it",
+    )
 
     p = sub.add_parser("merge", help="join the shards of a sweep into its final tables")
     p.add_argument("folder", type=Path, help="the sweep's output folder")
@@ -291,6 +296,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     except (ScenarioError, UsageError) as exc:
         print(f"buddysim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # the reader went away: main() handles it, it is not the machine's fault
     except OSError as exc:  # the machine's, not the model's: a full disk, a folder one cannot write to
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"buddysim: error: {where}{exc.strerror or exc}", file=sys.stderr)
@@ -576,7 +583,7 @@ def cmd_robust(args) -> int:
     from .analysis import robust
     from .sweep import load_experiment
 
-    exp = load_experiment(args.experiment)
+    exp = load_experiment(args.experiment, force=args.force)
     if exp.design != "robust":
         raise UsageError(
             f'{args.experiment}: experiment.design is {exp.design!r}; `buddysim robust` needs design = "robust" '

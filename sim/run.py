@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .scenario import Scenario, ScenarioError
+from .scenario import Scenario
 
 if TYPE_CHECKING:  # imported where used: `import sim` and the light CLI commands stay fast
     import pandas as pd
@@ -176,14 +176,6 @@ def run(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(repr(e) for e in ENGINES)}, not {engine!r}")
     sc = scenario if scenario is not None else Scenario()
-    if sc.timeline and not getattr(Simulation, "runs_timelines", False):
-        raise ScenarioError(
-            sc.source,
-            "timeline",
-            f"{len(sc.timeline)} [[timeline]] entries, checked; the engines do not run timelines yet (the step "
-            "that wires them in is to come), so this scenario cannot run. Remove its [[timeline]] entries to run "
-            "it without them",
-        )
     if steps is not None:
         sc = sc.replace({"run.steps": int(steps)})
     seed = int(sc["run.seed"] if seed is None else seed)

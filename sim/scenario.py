@@ -601,12 +601,31 @@ def read_text_file(path: str | Path, what: str = "scenario file", max_bytes: int
         raise ScenarioError(source, None, f"not UTF-8 text (byte {exc.start})") from None
 
 
-def scenario_from_toml(text: str, *, source: str = "<string>", name: str | None = None) -> Scenario:
-    """Parse and validate scenario TOML text (never evaluated as code), with its ``[[timeline]]`` entries."""
+#: How deep scenario files may build on one another (``base = ...``).
+MAX_BASE_DEPTH = 8
+
+
+def scenario_from_toml(
+    text: str,
+    *,
+    source: str = "<string>",
+    name: str | None = None,
+    base_dir: str | Path | None = None,
+    _chain: tuple[str, ...] = (),
+) -> Scenario:
+    """Parse and validate scenario TOML text (never evaluated as code), with its ``[[timeline]]`` entries.
+
+    A top-level ``base = "baseline"`` builds on another scenario: a bundled one by name, or a file (relative to
+    ``base_dir``, the folder of the file being read); this file's values replace the base's. The bundled
+    scenarios all build on the calibrated baseline, so each states only what it changes from it."""
     doc = parse_toml(text, source)
     description = "\n".join(line[1:].strip() for line in text.splitlines()[:12] if line.startswith("#")).strip()
     timeline = doc.pop("timeline", None)
-    sc = Scenario(_flatten(source, doc), name=name or "<string>", source=source, description=description)
+    base = _base_scenario(doc.pop("base"), source, base_dir, _chain) if "base" in doc else None
+    values = _flatten(source, doc)
+    if base is not None:
+        values = {**dict(base), **{k: check_value(source, k, v) for k, v in values.items()}}
+    sc = Scenario(values, name=name or "<string>", source=source, description=description)
     if timeline is not None:
         from .timeline import TimelineError, parse_entries  # the timeline module sits beside this one
 
@@ -621,6 +640,41 @@ def scenario_from_toml(text: str, *, source: str = "<string>", name: str | None 
             raise ScenarioError(source, exc.key, exc.message) from None
         sc = sc.with_timeline(entries)
     return sc
+
+
+def _base_scenario(spec: Any, source: str, base_dir: str | Path | None, chain: tuple[str, ...]) -> Scenario:
+    """The scenario a file's ``base`` names (checked: a string, found, not a loop, not too deep)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ScenarioError(
+            source, "base", f"expected the name of a bundled scenario or the path of a scenario file, got {_show(spec)}"
+        )
+    if "\x00" in spec:
+        raise ScenarioError(source, "base", "the path contains a NUL byte; no file can have that name")
+    name = _bare_name(Path(spec))
+    bundled = bundled_scenarios()
+    if name is not None and name in bundled:
+        path = bundled[name]
+    else:
+        path = (Path(base_dir) if base_dir is not None else Path.cwd()) / spec
+        if not _is_file(path):
+            hint = did_you_mean(name, bundled) if name is not None else ""
+            raise ScenarioError(
+                source, "base", f"{printable(spec, 80)!r}: no bundled scenario of that name and no such file{hint}"
+            )
+    key = str(path.resolve())
+    if key in chain:
+        raise ScenarioError(
+            source, "base", f"{printable(spec, 80)!r} builds on this file again (a loop of base scenarios)"
+        )
+    if len(chain) >= MAX_BASE_DEPTH:
+        raise ScenarioError(source, "base", f"more than {MAX_BASE_DEPTH} scenarios built on one another")
+    text = read_text_file(path, "scenario file")
+    base = scenario_from_toml(text, source=str(path), name=path.stem, base_dir=path.parent, _chain=(*chain, key))
+    if base.timeline:
+        raise ScenarioError(
+            source, "base", f"{printable(spec, 80)!r} has [[timeline]] entries; they are not inherited: write them here"
+        )
+    return base
 
 
 #: The scenarios that ship with buddysim, as package data (in a source checkout, ``scenarios/`` links here).
@@ -642,12 +696,21 @@ def _bare_name(spec: Path) -> str | None:
     return spec.stem if spec.suffix else spec.name
 
 
+def _is_file(path: Path, *, or_folder: bool = False) -> bool:
+    """``path.is_file()`` (or ``exists()``), False instead of an error for a name the system cannot look up
+    (too long, a NUL byte); reading it then gives the clear error."""
+    try:
+        return path.exists() if or_folder else path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def scenario_path(spec: str | Path) -> Path:
     """The file that a scenario argument names: an existing file as given; otherwise, for a bare name
     (``baseline`` or ``baseline.toml``) a bundled scenario of that name; otherwise ``spec`` unchanged
     (for :func:`load_scenario` to report)."""
     path = Path(spec)
-    if path.is_file():
+    if _is_file(path):
         return path
     name = _bare_name(path)
     bundled = bundled_scenarios()
@@ -663,13 +726,19 @@ def load_scenario(path: str | Path | None = None, **changes: Any) -> Scenario:
         sc = Scenario(name="defaults")
     else:
         path = scenario_path(path)
-        if not Path(path).exists():
+        if not _is_file(Path(path), or_folder=True):
             name = _bare_name(Path(path))
             if name is not None and "\x00" not in str(path):
                 hint = did_you_mean(name, bundled_scenarios()) or " (`buddysim scenarios` lists them)"
                 raise ScenarioError(str(path), None, f"no such file, and no bundled scenario of that name{hint}")
         text = read_text_file(path, "scenario file")
-        sc = scenario_from_toml(text, source=str(path), name=Path(path).stem)
+        sc = scenario_from_toml(
+            text,
+            source=str(path),
+            name=Path(path).stem,
+            base_dir=Path(path).parent,
+            _chain=(str(Path(path).resolve()),),
+        )
     return sc.replace(**changes) if changes else sc
 
 

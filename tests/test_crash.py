@@ -290,7 +290,10 @@ def test_the_code_version_changes_when_a_model_file_changes(tmp_path):
     assert any(f.startswith("model/") for f in before) and "run.py" in before and "sweep/chunk.py" in before
     assert "cli.py" not in before and "sweep/store.py" not in before  # faces and machinery do not change results
     target = copy / "model" / "metrics.py"
-    target.write_text(target.read_text() + "\n# an edit\n")
+    text = target.read_text()
+    target.write_text(text + "\n# a comment changes no result\n")
+    assert code_version_of(code_files(copy)) == code_version_of(before)
+    target.write_text(text + "\nAN_EDIT = 1\n")
     after = code_files(copy)
     assert code_version_of(before) != code_version_of(after)
     assert [f for f in after if after[f] != before[f]] == ["model/metrics.py"]

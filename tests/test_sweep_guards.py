@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.scenario import GROWTH_MECHANISMS, MECHANISMS
 from sim.sweep import ExperimentError, SweepError, load_experiment, read_status, sweep
 from tests import crash_harness as h
 from tests.test_crash import quiet, write_experiment
@@ -482,20 +483,7 @@ def test_the_run_limit_can_be_lifted_with_force(tmp_path, capsys, monkeypatch):
         ),
         (
             "[run]\nsteps = 520\n[staff]\ngrowth_per_year = 2.0\n[mechanisms]\n"
-            + "".join(
-                f"{m} = false\n"
-                for m in (
-                    "messaging",
-                    "engagement",
-                    "unions",
-                    "initiative_load",
-                    "joint_working",
-                    "competition",
-                    "peer_influence",
-                    "adoption",
-                    "embedding",
-                )
-            ),
+            + "".join(f"{m} = false\n" for m in MECHANISMS if m not in GROWTH_MECHANISMS),
             "after growth",
         ),
     ],

@@ -422,7 +422,7 @@ set = { "system.regulatory_alignment" = 0.9, leadership = { message_alignment = 
         "label": "system.regulatory_alignment = 0.9; leadership.message_alignment = 0.8",
         "changes": {"system.regulatory_alignment": 0.9, "leadership.message_alignment": 0.8},
     }
-    assert sc.changes == {}  # a timeline is not a change of the scenario's parameters...
+    assert set(sc.changes) <= {"run.steps"}  # a timeline is not a change of the scenario's parameters...
     assert sc != Scenario()  # ... but it is part of the scenario
     assert scenario_from_toml(sc.to_toml()) == sc  # written back and read again
     assert sc.replace({"system.competition": 0.7}).timeline == sc.timeline
@@ -549,14 +549,10 @@ def test_command_line_names_a_bad_timeline_and_runs_nothing(tmp_path):
         and "1 timeline entry" in p.stdout
         and "week 26, once: A's chief executive replaced" in p.stdout
     )
-    p = buddysim("run", good, "--steps", 30, "--out", tmp_path / "o")
-    assert (
-        p.returncode == 2
-        and "Traceback" not in p.stderr
-        and "timeline" in p.stderr
-        and "do not run timelines yet" in p.stderr
-    )
-    assert not (tmp_path / "o").exists()
+    p = buddysim("run", good, "--steps", 30, "--out", tmp_path / "o", "--no-plots")
+    assert p.returncode == 0, p.stderr
+    events = (tmp_path / "o" / "events.csv").read_text()
+    assert ",26,timeline,A," in events  # the firing is in the event log
 
 
 _valid_action = st.one_of(

@@ -277,6 +277,38 @@ class CompiledEngine:
         self.kernel_step(t)
         return assemble(self.measured, self.out, self.counts, self.state.world), self._events(t)
 
+    def set_scenario(self, sc) -> None:
+        """New parameter values from the next week on (a timeline action); sizes and switches stay as they are."""
+        import dataclasses
+
+        from .state import newcomer_spec
+
+        self.world = dataclasses.replace(self.world, sc=sc)
+        self.p[:] = np.concatenate([m.pack(sc, self.world) for m in self.mechs] + [np.zeros(0)])
+        self.newcomer_spec[:] = newcomer_spec(staff_variables(), sc, self.world)
+
+    def replace_leader(self, org: int, seat: int, interim: bool, t: int) -> None:
+        """A timeline action: the executive in ``seat`` of ``org`` replaced now (by the succession rule)."""
+        from .layout import running_sum
+        from .mechanisms import leadership_turnover as lt
+        from .reference import values_of
+
+        st = self.state
+        v = values_of(lt.MECHANISM, self.world.sc, self.world)
+        k = self.world.seats
+        s = org * k + seat
+        board_mean = running_sum(st.l_commit[org * k : (org + 1) * k].tolist()) / k
+        keys = [site_key(self.world.seed, "timeline", site) for site in lt.TIMELINE_SITES]
+        from .streams import normal_at, uniform_at
+
+        z = normal_at(keys[0], t, s) if not interim else 0.0
+        st.l_commit[s] = lt.replacement_commitment(v, org, board_mean, uniform_at(keys[1], t, s), z, interim)
+        st.l_vacant[s] = interim
+        st.l_tenure[s] = 0
+        st.l_rel[s] = 0.0
+        rows = slice(0, self.world.n_a) if org == 0 else slice(self.world.n_a, self.world.n)
+        st.tl[rows] *= lt.departure_factor(v, seat)
+
     def world_value(self, name: str) -> float:
         return float(self.state.world[WORLD_INDEX[name]])
 

@@ -50,8 +50,8 @@ def _layout():
         for k, name in enumerate(mech.counters):
             counters.setdefault(name, []).append(offset + k)
         offset += len(mech.counters)
-    ints |= set(counters)
-    names += outputs + list(counters) + list(MINIMA)
+    ints |= set(counters) | {"timeline_actions"}
+    names += outputs + list(counters) + ["timeline_actions"] + list(MINIMA)
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise RuntimeError(f"metric names declared twice: {', '.join(dup)}")
@@ -162,6 +162,7 @@ def assemble(measured: np.ndarray, outputs: np.ndarray, counts: np.ndarray, worl
     values += outputs.tolist()
     c = counts.tolist()
     values += [sum(c[i] for i in idx) for idx in lay["counters"].values()]
+    values.append(0)  # timeline_actions: the run's shell counts the timeline's firings (sim.model.simulation)
     out = {}
     for name, value in zip(names, values):
         out[name] = int(value) if name in ints and value == value else value

@@ -119,6 +119,13 @@ class OutcomeTracker:
             )
             events.append({"step": t, "kind": "bedded_in", "org": None, "reason": self.reason})
 
+    def end(self, t: int, route: str, reason: str, events: list) -> None:
+        """The partnership ends now for a reason decided outside the tracker (a timeline action), if undecided."""
+        if self.outcome != UNDECIDED:
+            return
+        self.outcome, self.step, self.route, self.reason = FAILED, t, route, reason
+        events.append({"step": t, "kind": "failed", "org": None, "route": route, "reason": reason})
+
     def _failure(self, t: int, m: dict, this_week: list) -> tuple[str, str] | None:
         """(route, reason) if the partnership fails this week."""
         for e in this_week:

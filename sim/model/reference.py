@@ -115,6 +115,31 @@ class ReferenceEngine:
     def world_value(self, name: str) -> float:
         return self._world[name]
 
+    def set_scenario(self, sc) -> None:
+        """New parameter values from the next week on (a timeline action)."""
+        import dataclasses
+
+        self.world = dataclasses.replace(self.world, sc=sc)
+        self._values = {m.name: values_of(m, sc, self.world) for m in self.mechs}
+
+    def replace_leader(self, org: int, seat: int, interim: bool, t: int) -> None:
+        """A timeline action: the executive in ``seat`` of ``org`` replaced now (by the succession rule)."""
+        from .mechanisms import leadership_turnover as lt
+
+        v = self._values[lt.MECHANISM.name]
+        k = len(self.leaders) // 2
+        s = org * k + seat
+        board_mean = running_sum(ld.commit for ld in self.leaders[org * k : (org + 1) * k]) / k
+        commit_key, insider_key = (streams.site_key(self.world.seed, "timeline", site) for site in lt.TIMELINE_SITES)
+        z = streams.normal_at(commit_key, t, s) if not interim else 0.0
+        ld = self.leaders[s]
+        ld.commit = lt.replacement_commitment(v, org, board_mean, streams.uniform_at(insider_key, t, s), z, interim)
+        ld.vacant, ld.tenure, ld.rel = interim, 0, 0.0
+        factor = lt.departure_factor(v, seat)
+        for person in self.people:
+            if person.org == org:
+                person.tl = person.tl * factor
+
     def set_world(self, name: str, value: float) -> None:
         if name not in self._world:
             raise KeyError(f"no world variable {name!r}")

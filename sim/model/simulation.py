@@ -34,6 +34,12 @@ def make_engine(name: str, world, state):
 class Simulation:
     """Two organisations, A (in difficulty) and B (the buddy), stepping one week at a time.
 
+    A scenario's ``[[timeline]]`` entries (:mod:`sim.timeline`) act here, for both engines alike: at the start of
+    each week the entries due (at a week, or when a condition held on the week before's metrics) change
+    parameters, replace an executive or end the partnership; each firing is logged (event kind ``timeline``) and
+    counted in the week's ``timeline_actions`` metric. Parameter changes due at week 0 are folded into the
+    scenario before anything is built, so they equal the same change written in the scenario file.
+
     Parameters
     ----------
     scenario:
@@ -46,10 +52,20 @@ class Simulation:
         same results.
     """
 
+    runs_timelines = True  # both engines: the timeline acts through this shell
+
     def __init__(self, scenario: Scenario | None = None, seed: int | None = None, *, engine: str = "compiled"):
         sc = scenario if scenario is not None else Scenario()
-        self.config = sc
         self.seed = int(sc["run.seed"] if seed is None else seed)
+        self.timeline = None
+        first: list = []
+        if sc.timeline:
+            from ..timeline import TimelineRuntime, apply_to_scenario
+
+            self.timeline = TimelineRuntime(sc.timeline)
+            first = self.timeline.due(0, None)
+            sc = apply_to_scenario(sc, first)  # week 0: as if written in the scenario file
+        self.config = sc
         self.world = make_world(sc, self.seed)
         self.initial_state = build_initial_state(self.world, staff_variables())
         self.engine_name = engine
@@ -58,6 +74,9 @@ class Simulation:
         self.tracker = OutcomeTracker.from_scenario(sc)
         self.events: list[dict] = []
         self.records: list[dict] = []
+        self._fired = 0
+        for action in first:
+            self._act(action, parameters_done=True)
         self._record(self.engine.initial_metrics())
 
     @property
@@ -71,11 +90,34 @@ class Simulation:
 
     def step(self) -> None:
         self.week += 1
+        if self.timeline:
+            for action in self.timeline.due(self.week, self.records[-1]):
+                self._act(action)
         metrics, events = self.engine.step(self.week)
         self.events.extend(events)
         self._record(metrics)
 
+    def _act(self, action, parameters_done: bool = False) -> None:
+        """Carry out one timeline action now (before this week's submodels), and log it."""
+        from ..timeline import apply_to_scenario
+
+        self.events.append(action.event(self.week))
+        self._fired += 1
+        if action.kind in ("set_parameters", "adjust_parameter"):
+            if not parameters_done:
+                self.config = apply_to_scenario(self.config, [action])
+                self.engine.set_scenario(self.config)
+        elif action.kind == "replace_leader":
+            self.engine.replace_leader("AB".index(action.org), action.seat, action.interim, self.week)
+        elif action.kind == "buddy_withdraws":
+            self.tracker.end(self.week, "board_b", f"the buddy (B) withdrew ({action.label})", self.events)
+            self.engine.set_world("partnership_active", 0.0)
+        else:
+            raise ValueError(f"unknown timeline action {action.kind!r}")
+
     def _record(self, m: dict) -> None:
+        m["timeline_actions"] = self._fired
+        self._fired = 0
         self.tracker.update(self.week, m, self.events)
         if self.tracker.outcome == FAILED and self.engine.world_value("partnership_active") != 0.0:
             self.engine.set_world("partnership_active", 0.0)  # a failed partnership ends from next week (7.11)

@@ -69,6 +69,7 @@ class Task:
     every: int
     final: list = ()
     code_version: str | None = None  # the sweep's; a worker with other code refuses the task
+    timeline: tuple = ()  # the base scenario's [[timeline]] entries (checked), applied in every run
 
 
 class CodeMismatchError(RuntimeError):
@@ -96,7 +97,10 @@ def run_chunk(task: Task) -> tuple[int, pa.Table, pa.Table | None]:
         t0 = time.perf_counter()
         rec = {"run_id": run_id, "point": point, "replication": rep, "seed": seed, **values}
         try:
-            result = run(Scenario({**task.base, **values}, name="sweep"), seed, statistics=task.final)
+            scenario = Scenario({**task.base, **values}, name="sweep")
+            if task.timeline:
+                scenario = scenario.with_timeline(task.timeline)
+            result = run(scenario, seed, statistics=task.final)
             final = result.series.iloc[-1]
             rec.update(
                 status="ok",

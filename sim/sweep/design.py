@@ -461,13 +461,6 @@ def _experiment_from_toml(text, source, base_dir, name, path, base, force) -> Ex
             base = load_scenario(base_dir / scen) if scen else Scenario(name="defaults")
         except ScenarioError as exc:
             raise _err(source, "experiment.scenario", f"base scenario: {exc}") from None
-    if base.timeline:
-        raise _err(
-            source,
-            "experiment.scenario",
-            "the base scenario has [[timeline]] entries; sweeps do not carry timelines yet (they come with the "
-            "step that wires timelines into the engines)",
-        )
     fixed = doc.get("set", {})
     if not isinstance(fixed, dict):
         raise _err(source, "set", 'expected a table [set] of "section.name" = value')
@@ -769,7 +762,7 @@ def _policies(source: str, doc: dict, base: Scenario) -> list[Policy]:
             if name in names:
                 raise _err(source, f"policy[{i}].name", f"{name!r} names two policies")
             names.add(name)
-            values = _flatten_keys({k: v for k, v in table.items() if k != "name"})
+            values = _flatten_keys(source, f"policy[{i}]", {k: v for k, v in table.items() if k != "name"})
             for key, v in values.items():
                 values[key] = _check_param(source, f"policy[{i}].{key}", key, v)
             out.append(Policy(name, values, named=True))

@@ -489,7 +489,18 @@ class Session:
         p, exp = self.plan, self.exp
         version = code_version()
         tasks = (
-            Task(c, dict(exp.base), p.keys, p.chunk_rows(c), exp.series, exp.every, exp.final, version) for c in chunks
+            Task(
+                c,
+                dict(exp.base),
+                p.keys,
+                p.chunk_rows(c),
+                exp.series,
+                exp.every,
+                exp.final,
+                version,
+                tuple(exp.base.timeline),
+            )
+            for c in chunks
         )
         failed = 0
         pool = None

@@ -182,3 +182,19 @@ def reference(m, t) -> None:
     if factor != [1.0, 1.0]:
         for person in m.people:
             person.tl = person.tl * factor[person.org]
+
+
+#: Draw sites of an executive replaced by a scenario's timeline (keys: ``site_key(seed, "timeline", site)``, slot =
+#: the seat's row), so that a replacement leaves every submodel's own numbers where they were.
+TIMELINE_SITES = ("commitment", "insider")
+
+
+def replacement_commitment(v, org: int, board_mean: float, u_insider: float, z: float, interim: bool) -> float:
+    """What a successor put in by a timeline action brings (the succession rule, as for any newcomer)."""
+    inherit = inherits_reference(v, u_insider)
+    return successor_commitment_reference(v, inherit, not interim, board_mean, org, z)
+
+
+def departure_factor(v, seat: int) -> float:
+    """The factor on the org's staff trust in leadership when the executive in ``seat`` goes."""
+    return 1.0 - v.departure_shock * (v.ceo_multiplier if seat == 0 else 1.0)
