@@ -12,13 +12,14 @@ import numpy as np
 from ..scenario import Scenario
 from .mechanisms import staff_variables
 from .outcomes import FAILED, OutcomeTracker
-from .params import make_world
-from .state import build_initial_state
+from .params import World, make_world
+from .state import State, build_initial_state
+from .types import Engine, LoggedEvent, Metrics
 
 ENGINES = ("compiled", "reference")
 
 
-def make_engine(name: str, world, state):
+def make_engine(name: str, world: World, state: State) -> Engine:
     """The engine by name: ``"compiled"`` (the default: a week as one numba call) or ``"reference"``."""
     if name == "compiled":
         from .compiled import CompiledEngine
@@ -46,7 +47,7 @@ class Simulation:
         same results.
     """
 
-    def __init__(self, scenario: Scenario | None = None, seed: int | None = None, *, engine: str = "compiled"):
+    def __init__(self, scenario: Scenario | None = None, seed: int | None = None, *, engine: str = "compiled") -> None:
         sc = scenario if scenario is not None else Scenario()
         self.config = sc
         self.seed = int(sc["run.seed"] if seed is None else seed)
@@ -56,12 +57,12 @@ class Simulation:
         self.engine = make_engine(engine, self.world, self.initial_state)
         self.week = 0
         self.tracker = OutcomeTracker.from_scenario(sc)
-        self.events: list[dict] = []
-        self.records: list[dict] = []
+        self.events: list[LoggedEvent] = []
+        self.records: list[Metrics] = []
         self._record(self.engine.initial_metrics())
 
     @property
-    def state(self):
+    def state(self) -> State:
         """The current state as arrays (the compiled engine's own; a copy built from the reference's agents)."""
         return self.engine.state
 
@@ -75,7 +76,7 @@ class Simulation:
         self.events.extend(events)
         self._record(metrics)
 
-    def _record(self, m: dict) -> None:
+    def _record(self, m: Metrics) -> None:
         self.tracker.update(self.week, m, self.events)
         if self.tracker.outcome == FAILED and self.engine.world_value("partnership_active") != 0.0:
             self.engine.set_world("partnership_active", 0.0)  # a failed partnership ends from next week (7.11)
@@ -95,7 +96,7 @@ class Simulation:
         return self.tracker.step
 
     @property
-    def metrics(self) -> dict:
+    def metrics(self) -> Metrics:
         """The latest week's metrics."""
         return self.records[-1]
 
