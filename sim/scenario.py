@@ -40,10 +40,10 @@ class ScenarioError(ValueError):
 def printable(text: Any, limit: int = 120) -> str:
     """``text`` as it may be shown in a message: control characters (a NUL, a terminal escape) written as escapes,
     and cut to ``limit`` characters (a key or a path from a file is data, echoed but never obeyed)."""
-    text = str(text)
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    s = str(text)
+    if not s.isprintable():
+        s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+    return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -366,7 +366,7 @@ class Scenario(Mapping[str, Any]):
             timeline=self.timeline,
         )
 
-    def with_timeline(self, timeline) -> Scenario:
+    def with_timeline(self, timeline: tuple[Any, ...]) -> Scenario:
         """The same parameters with these timeline entries (already checked: :func:`sim.timeline.parse_entries`)."""
         return Scenario(
             self._values, name=self.name, source=self.source, description=self.description, timeline=timeline

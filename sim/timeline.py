@@ -547,7 +547,7 @@ def parse_entries(
     horizon: int,
     exec_team_size: int,
     metrics: Sequence[str] | None = None,
-    check_changes: Callable[[dict], None] | None = None,
+    check_changes: Callable[[dict], object] | None = None,
 ) -> tuple[TimelineEntry, ...]:
     """Check the ``[[timeline]]`` tables of a scenario file; a :class:`TimelineError` names the entry and key.
 

@@ -148,4 +148,102 @@ def test_the_code_digest_ignores_docs_typing_and_layout_but_not_code():
     base = 'def f(x):\n    """Old words."""\n    return x + 1\n'
     assert digest(base) == digest('def f(x: float) -> float:\n    """New words."""\n\n    return (x + 1)  # same\n')
     assert digest(base) != digest('def f(x):\n    """Old words."""\n    return x - 1\n')
+    typed = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from a import B\n"
+        "class C:\n    n: int\n    m: float = 2.0\n    def f(self, b: B) -> None:\n        k: int = 1\n"
+    )
+    untyped = "from typing import TYPE_CHECKING\nclass C:\n    m = 2.0\n    def f(self, b):\n        k = 1\n"
+    assert digest(typed) == digest(untyped)
+    assert digest(typed) != digest(untyped.replace("m = 2.0", "m = 3.0"))
+    assert digest("if TYPE_CHECKING:\n    x = 1\nelse:\n    x = 2\n") != digest("x = 2\n")  # an else runs
     assert model_code_digest() == model_code_digest() and len(model_code_digest()) == 64
+
+
+def _dtype_of(hint: object) -> np.dtype:
+    """The dtype of an array alias of sim/model/types.py (``Floats`` -> float64)."""
+    import typing
+
+    import numpy.typing as npt
+
+    alias = hint.__value__ if isinstance(hint, typing.TypeAliasType) else hint
+    assert typing.get_origin(alias) is npt.NDArray, hint
+    (scalar,) = typing.get_args(alias)
+    return np.dtype(scalar)
+
+
+@pytest.mark.parametrize("growth", [0.0, 0.05])
+def test_the_kernels_annotations_are_the_arrays_the_engine_passes(growth):
+    """mypy checks the kernels against their annotations; these must be what numba really gets. Every argument
+    of every submodel's ``step`` (and every array ``State`` declares) has the dtype its annotation says, over a
+    run, and the arrays a kernel returns have the dtypes of its return annotation."""
+    import typing
+
+    from sim.model.compiled import kernel_arguments, returned_arrays
+    from sim.model.state import ARRAYS, State
+
+    changes = {"run.steps": 20, "staff.growth_per_year": growth}
+    if growth:  # growth is implemented for the staff demography only (the scenario loader says so)
+        changes |= {f"mechanisms.{m}": m in {"leadership_turnover", "staff_turnover"} for m in MECHANISMS}
+    sim = Simulation(Scenario(SMALL).replace(changes), 3)
+    engine = sim.engine
+    declared = typing.get_type_hints(State)
+    for _ in range(3):
+        st = engine.state
+        frame = {"p": engine.p, "keys": engine.keys, "counts": engine.counts, "out": engine.out,
+                 "memory": engine.memory, "ev": engine.ev, "n_ev": engine.n_ev, "staff": st.staff,
+                 "newcomer_spec": engine.newcomer_spec, "newcomer_keys": engine.newcomer_keys}  # fmt: skip
+        arrays = st.arrays()
+        for name in ARRAYS:
+            assert arrays[name].dtype == _dtype_of(declared[name]), f"State.{name}"
+        checked = 0
+        for m in modules():
+            hints = typing.get_type_hints(m.step.py_func)
+            for name in kernel_arguments(m):
+                if name in ("t", "n_a"):
+                    assert hints[name] is int, (m.__name__, name)
+                    continue
+                value = frame[name] if name in frame else arrays[name]
+                assert value.dtype == _dtype_of(hints[name]), (m.__name__, name, value.dtype)
+                checked += 1
+            if m.MECHANISM.returns:
+                returned = typing.get_args(hints["return"])
+                assert len(returned) == len(m.MECHANISM.returns)
+                for name, hint in zip(m.MECHANISM.returns, returned):
+                    assert arrays[name].dtype == _dtype_of(hint), (m.__name__, "returns", name)
+            else:
+                assert hints["return"] is type(None), m.__name__
+        assert checked > 100
+        assert set(returned_arrays()) <= set(ARRAYS)
+        sim.step()
+
+
+def test_the_reference_engines_people_executives_and_ties_hold_what_they_declare():
+    """The reference engine's agents are typed for mypy (``Person``'s fixed attributes and core attitudes,
+    ``Leader``, ``Tie``); over a few weeks of every submodel their values are of those types (an int8 where an
+    int is declared, or a numpy bool for a bool, fails)."""
+    import typing
+
+    from sim.model.reference import Leader, Person, Tie
+
+    sim = Simulation(Scenario(SMALL).replace({"run.steps": 20}), 4, engine="reference")
+    engine = sim.engine
+    declared = typing.get_type_hints(Person)
+    attitudes = [v.name for v in engine.attitudes]
+    leader_types = {k: v for k, v in typing.get_type_hints(Leader.__init__).items() if k != "return"}
+    tie_types = {k: v for k, v in typing.get_type_hints(Tie.__init__).items() if k != "return"}
+    assert set(leader_types) == set(Leader.__slots__) and set(tie_types) == set(Tie.__slots__)
+    for _ in range(4):
+        for person in engine.people:
+            for name, hint in declared.items():
+                value = getattr(person, name)
+                if typing.get_origin(hint) is list:
+                    assert all(type(x) is int for x in value), name
+                else:
+                    assert isinstance(value, hint), (name, type(value))
+            assert all(type(getattr(person, a)) is float for a in attitudes)
+        for leader in engine.leaders:
+            assert all(type(getattr(leader, k)) is hint for k, hint in leader_types.items()), leader
+        assert engine.ties
+        for tie in engine.ties:
+            assert all(type(getattr(tie, k)) is hint for k, hint in tie_types.items()), tie
+        sim.step()

@@ -7,16 +7,24 @@ ordinary agents while the submodels work on whole arrays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import mesa
 
 from .params import ROLES
 
+if TYPE_CHECKING:
+    from .model import BuddyingModel
 
-def _view(attr: str, cast=float, doc: str = ""):
-    def get(self):
+
+def _view(attr: str, cast: Callable[[Any], object] = float, doc: str = "") -> property:
+    """A property reading and writing row ``self.index`` of the state array ``attr`` (as ``cast``)."""
+
+    def get(self: StaffAgent | LeaderAgent) -> object:
         return cast(getattr(self.model.state, attr)[self.index])
 
-    def put(self, value):
+    def put(self: StaffAgent | LeaderAgent, value: object) -> None:
         getattr(self.model.state, attr)[self.index] = value
 
     return property(get, put, doc=doc)
@@ -25,7 +33,9 @@ def _view(attr: str, cast=float, doc: str = ""):
 class StaffAgent(mesa.Agent):
     """A member of staff of organisation A or B."""
 
-    def __init__(self, model, index: int):
+    model: BuddyingModel
+
+    def __init__(self, model: BuddyingModel, index: int) -> None:
         super().__init__(model)
         self.index = index
 
@@ -58,7 +68,9 @@ class StaffAgent(mesa.Agent):
 class LeaderAgent(mesa.Agent):
     """An executive seat (seat 0 = chief executive); ``vacant`` means held by an interim."""
 
-    def __init__(self, model, index: int):
+    model: BuddyingModel
+
+    def __init__(self, model: BuddyingModel, index: int) -> None:
         super().__init__(model)
         self.index = index
 

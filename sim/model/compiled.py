@@ -27,25 +27,36 @@ import inspect
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .layout import detail_value
+from .layout import Mechanism, detail_value
 from .mechanisms import declarations, modules, staff_variables
 from .metrics import assemble, measure_state, measured_size, metric_rows
-from .state import ARRAYS, WORLD_VARIABLES
+from .params import World
+from .state import ARRAYS, WORLD_VARIABLES, State
 from .streams import site_key
+from .types import LoggedEvent, Metrics
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
 
 FRAME = ("t", "n_a", "p", "keys", "counts", "out", "memory", "ev", "n_ev", "staff", "newcomer_spec", "newcomer_keys")
 SLICED = {"p": "params", "keys": "keys", "counts": "counters", "out": "outputs", "memory": "memory"}
 EVENT_CAPACITY = 1024
 WORLD_INDEX = {v.name: k for k, v in enumerate(WORLD_VARIABLES)}
 GENERATOR_VERSION = "1"
+#: The generated week kernel: its arguments are generated too (see week_source); it returns the arrays the
+#: submodels replaced (returned_arrays(), in order), or None if none may be.
+type WeekKernel = Callable[..., tuple[np.ndarray, ...] | None]
 
 
-def _sizes(mech) -> dict[str, int]:
+def _sizes(mech: Mechanism) -> dict[str, int]:
     return {
         "p": mech.n_params,
         "keys": len(mech.draws),
@@ -55,7 +66,7 @@ def _sizes(mech) -> dict[str, int]:
     }
 
 
-def kernel_arguments(module) -> tuple[str, ...]:
+def kernel_arguments(module: ModuleType) -> tuple[str, ...]:
     """The names a submodel's ``step`` takes (checked against what the generator can pass)."""
     names = tuple(inspect.signature(module.step.py_func).parameters)
     attitudes = {v.name for v in staff_variables()}
@@ -166,7 +177,7 @@ def _write_once(path: Path, text: str) -> None:
 
 
 @cache
-def week_kernel():
+def week_kernel() -> WeekKernel:
     """The compiled week kernel (generated, written and imported once per process; compiled or loaded)."""
     source = week_source()
     digest = _model_digest(source)
@@ -187,10 +198,13 @@ def week_kernel():
                     pass
         module_name = f"sim.model._generated_{name}"
         spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:  # never for a .py file (and it tells mypy so)
+            raise RuntimeError(f"cannot import the generated week kernel {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module  # numba's cache finds the function's module by name when loading
         spec.loader.exec_module(module)
-        return module.week
+        week: WeekKernel = module.week
+        return week
     raise RuntimeError("cannot write the generated week kernel anywhere: " + "; ".join(errors))
 
 
@@ -213,7 +227,7 @@ class CompiledEngine:
 
     name = "compiled"
 
-    def __init__(self, world, state):
+    def __init__(self, world: World, state: State) -> None:
         self.world = world
         self.state = state
         self.mechs = declarations()
@@ -242,7 +256,7 @@ class CompiledEngine:
         self._arrays = list(ARRAYS)
         self._returns = returned_arrays()
 
-    def initial_metrics(self) -> dict:
+    def initial_metrics(self) -> Metrics:
         st = self.state
         measure_state(
             self.world.n_a,
@@ -273,11 +287,11 @@ class CompiledEngine:
             for name, array in zip(self._returns, returned):
                 d[name] = array
 
-    def step(self, t: int) -> tuple[dict, list[dict]]:
+    def step(self, t: int) -> tuple[Metrics, list[LoggedEvent]]:
         self.kernel_step(t)
         return assemble(self.measured, self.out, self.counts, self.state.world), self._events(t)
 
-    def set_scenario(self, sc) -> None:
+    def set_scenario(self, sc: Scenario) -> None:
         """New parameter values from the next week on (a timeline action); sizes and switches stay as they are."""
         import dataclasses
 
@@ -316,7 +330,7 @@ class CompiledEngine:
         """Set a world variable between weeks (the outcome tracker ends a failed partnership this way)."""
         self.state.world[WORLD_INDEX[name]] = value
 
-    def _events(self, t: int) -> list[dict]:
+    def _events(self, t: int) -> list[LoggedEvent]:
         n = int(self.n_ev[0])
         if n == 0:
             return []
@@ -325,7 +339,7 @@ class CompiledEngine:
         return [decode_event(self.mechs, t, row) for row in self.ev[:n].tolist()]
 
 
-def decode_event(mechs, t: int, row) -> dict:
+def decode_event(mechs: Sequence[Mechanism], t: int, row: Sequence[float]) -> LoggedEvent:
     """One event-buffer row (submodel, kind, org, two details) as the event log's dict."""
     mech = mechs[int(row[0])]
     kind = mech.events[int(row[1])]

@@ -14,21 +14,46 @@ slots, A's then B's, so ``p[P.visibility + o]`` is organisation ``o``'s value by
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, cast
 
 import numpy as np
 
+from ..scenario import Scenario
 from . import streams
 from .jit import inline_kernel
+from .params import World
+from .types import Bools, Floats, Ints, Keys
+
+
+class Indices(Protocol):
+    """Positions generated from a declaration (``P``, ``D``, ``C``, ``OUT``, ``G``, ``E``; the world's ``W``):
+    every name is an ``int``, e.g. ``P.success_trust_weight``.
+
+    At run time it is a namedtuple (numba folds a global namedtuple's fields into constants), or ``()`` when
+    nothing is declared. Its names are made from the declaration, so mypy cannot list them: any name reads as
+    an ``int`` (an index, not a float), and a misspelt one fails when the kernel compiles, which the tests
+    do for every submodel.
+    """
+
+    def __getattr__(self, name: str) -> int: ...
+
+
+def indices(kind: str, positions: Mapping[str, int]) -> Indices:
+    """The namedtuple ``kind`` with a field per name holding its position (``()`` when there are none)."""
+    if not positions:
+        return cast("Indices", ())
+    # Made with its fields' values as their defaults: mypy types namedtuple() of names known only at run time
+    # as a plain tuple class, which cannot be called with one argument per field.
+    return cast("Indices", namedtuple(kind, list(positions), defaults=list(positions.values()))())
 
 
 @dataclass(frozen=True)
 class Derived:
     """A parameter computed from the scenario (and the world's sizes) rather than read from it."""
 
-    fn: Callable[[Any, Any], float]
+    fn: Callable[[Scenario, World], float]
     doc: str = ""
 
 
@@ -36,15 +61,15 @@ class Derived:
 class Group:
     """Parameters in adjacent slots, read as ``p[P.name + i]``: one per organisation (A then B), or per role."""
 
-    parts: tuple
+    parts: tuple[Source, ...]
     suffixes: tuple[str, ...]
 
     @property
-    def a(self):
+    def a(self) -> Source:
         return self.parts[0]
 
     @property
-    def b(self):
+    def b(self) -> Source:
         return self.parts[1]
 
 
@@ -66,16 +91,22 @@ class Switch:
     name: str
 
 
-def derived(fn: Callable[[Any, Any], float], doc: str = "") -> Derived:
+#: Where one slot of a submodel's parameter vector comes from: a scenario key, or a derived, choice or switch.
+type Source = str | Derived | Choice | Switch
+#: One entry of a declaration's ``params``: a slot's source, or a group of adjacent slots (per_org, per_role).
+type Declaration = Source | Group
+
+
+def derived(fn: Callable[[Scenario, World], float], doc: str = "") -> Derived:
     return Derived(fn, doc)
 
 
-def per_org(a: str | Derived, b: str | Derived) -> Group:
+def per_org(a: Source, b: Source) -> Group:
     """A's and B's value of a parameter, in that order (``p[P.name + o]``)."""
     return Group((a, b), ("a", "b"))
 
 
-def per_role(clinical, managerial, support) -> Group:
+def per_role(clinical: Source, managerial: Source, support: Source) -> Group:
     """A parameter per staff role, in the order of the ``role`` codes (``p[P.name + role]``)."""
     return Group((clinical, managerial, support), ("clinical", "managerial", "support"))
 
@@ -99,7 +130,7 @@ class Event:
     fields: tuple[tuple[str, str], ...] = ()
 
 
-def detail_value(typ: str, value):
+def detail_value(typ: str, value: float) -> bool | int | float:
     """An event detail as the log shows it (floats rounded to 4 places)."""
     if typ == INT:
         return int(value)
@@ -110,11 +141,11 @@ def detail_value(typ: str, value):
     raise ValueError(f"unknown detail type {typ!r}")
 
 
-def _names(kind: str, names) -> Any:
+def _names(kind: str, names: Iterable[str]) -> Indices:
     names = tuple(names)
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate {kind} names: {names}")
-    return namedtuple(kind, names)(*range(len(names))) if names else ()
+    return indices(kind, {name: k for k, name in enumerate(names)})
 
 
 class Mechanism:
@@ -149,7 +180,7 @@ class Mechanism:
         self,
         name: str,
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Declaration] | None = None,
         draws: tuple[str, ...] = (),
         counters: tuple[str, ...] = (),
         outputs: Mapping[str, tuple[str, float]] | None = None,
@@ -157,7 +188,7 @@ class Mechanism:
         events: tuple[Event, ...] = (),
         modifiers: tuple[str, ...] = (),
         returns: tuple[str, ...] = (),
-    ):
+    ) -> None:
         self.name = name
         self.params = dict(params or {})
         self.draws = tuple(draws)
@@ -168,8 +199,8 @@ class Mechanism:
         self.modifiers = tuple(modifiers)
         self.returns = tuple(returns)
         slots: list[str] = []
-        self.param_slots: list[tuple[str, Any]] = []  # (slot name, spec) in vector order
-        offsets = {}
+        self.param_slots: list[tuple[str, Source]] = []  # (slot name, spec) in vector order
+        offsets: dict[str, int] = {}
         for local, spec in self.params.items():
             offsets[local] = len(slots)
             if isinstance(spec, Group):
@@ -180,7 +211,7 @@ class Mechanism:
                 slots.append(local)
                 self.param_slots.append((local, spec))
         #: parameter indices into the kernel's ``p`` (a pair's index is A's slot; B's is the next)
-        self.P = namedtuple("P", list(offsets))(*offsets.values()) if offsets else ()
+        self.P = indices("P", offsets)
         self.n_params = len(slots)
         self.D = _names("D", self.draws)
         self.C = _names("C", self.counters)
@@ -192,23 +223,23 @@ class Mechanism:
                 raise ValueError(f"{name}: event {e.name} has more than two details")
 
     # --- values for one run -------------------------------------------------------------------------------
-    def pack(self, sc, world) -> np.ndarray:
+    def pack(self, sc: Scenario, world: World) -> Floats:
         """The parameter vector the kernel reads, for scenario ``sc``."""
         return np.array([float(param_value(spec, sc, world)) for _, spec in self.param_slots], dtype=np.float64)
 
-    def keys(self, seed: int) -> np.ndarray:
+    def keys(self, seed: int) -> Keys:
         """The key of each draw site for a run seeded ``seed``."""
         return np.array([streams.site_key(seed, self.name, d) for d in self.draws], dtype=np.uint64)
 
-    def output_defaults(self) -> np.ndarray:
+    def output_defaults(self) -> Floats:
         return np.array([float(default) for _, default in self.outputs.values()], dtype=np.float64)
 
-    def memory_initial(self, sc=None) -> np.ndarray:
+    def memory_initial(self, sc: Scenario) -> Floats:
         return np.array([float(sc[v] if isinstance(v, str) else v) for v in self.memory.values()], dtype=np.float64)
 
     def scenario_keys(self) -> set[str]:
         """Every scenario key the declaration reads directly."""
-        out = set()
+        out: set[str] = set()
         for spec in self.params.values():
             parts = spec.parts if isinstance(spec, Group) else (spec,)
             for part in parts:
@@ -222,7 +253,7 @@ class Mechanism:
         return f"Mechanism({self.name!r})"
 
 
-def param_value(spec, sc, world) -> float:
+def param_value(spec: Source, sc: Scenario, world: World) -> float:
     """The value of one parameter declaration for scenario ``sc``."""
     if isinstance(spec, str):
         v = sc[spec]
@@ -239,7 +270,7 @@ def param_value(spec, sc, world) -> float:
 
 
 @inline_kernel
-def emit(ev, n_ev, kind, org, d0, d1):
+def emit(ev: Floats, n_ev: Ints, kind: int, org: int, d0: float, d1: float) -> None:
     """Log an event of this submodel's ``kind`` (its index in ``events``) for ``org`` (-1 = both), with two
     details; the week kernel stamps the submodel."""
     r = n_ev[0]
@@ -251,7 +282,7 @@ def emit(ev, n_ev, kind, org, d0, d1):
     n_ev[0] = r + 1  # counted even past the buffer's end, so the engine can tell it overflowed
 
 
-def running_sum(values) -> float:
+def running_sum(values: Iterable[float]) -> float:
     """Left-to-right float sum, as the kernels add (Python 3.12's ``sum()`` compensates rounding, so its
     result can differ in the last bit); for the reference engine."""
     total = 0.0
@@ -261,7 +292,7 @@ def running_sum(values) -> float:
 
 
 @inline_kernel
-def org_sum(values, present, lo, hi):
+def org_sum(values: Floats, present: Bools, lo: int, hi: int) -> float:
     """Sum of ``values[lo:hi]`` over filled posts, in four interleaved lanes (so that it runs at the speed of
     memory rather than of one chain of additions), combined as ``(lane 0 + lane 1) + (lane 2 + lane 3)``;
     element ``i`` goes to lane ``(i - lo) % 4``. :func:`lane_sum` adds the same way for the reference engine."""
@@ -286,7 +317,7 @@ def org_sum(values, present, lo, hi):
 
 
 @inline_kernel
-def org_count(flags, present, lo, hi):
+def org_count(flags: Bools, present: Bools, lo: int, hi: int) -> float:
     """How many filled posts in rows ``lo:hi`` have ``flags`` set (exact in any order)."""
     c = 0.0
     for i in range(lo, hi):
@@ -295,7 +326,7 @@ def org_count(flags, present, lo, hi):
     return c
 
 
-def lane_sum(pairs, lo: int) -> float:
+def lane_sum(pairs: Iterable[tuple[int, float]], lo: int) -> float:
     """The reference engine's :func:`org_sum`: ``pairs`` of (row index, value) for the filled posts of one
     organisation whose first row is ``lo``, added in the same four lanes."""
     lanes = [0.0, 0.0, 0.0, 0.0]

@@ -10,6 +10,7 @@ reads.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -17,13 +18,25 @@ from .jit import cached_kernel
 from .layout import org_count, org_sum
 from .mechanisms import declarations, staff_variables
 from .state import WORLD_VARIABLES
+from .types import Bools, Floats, Int8s, Ints, Metrics
 
 _CORE = ("board_commitment", "interim_seats", "headcount")
 MINIMA = {"trust_min": "partner_trust", "adoption_min": "adoption", "board_min": "board_commitment"}
 
 
+class _Layout(TypedDict):
+    names: tuple[str, ...]
+    ints: frozenset[str]
+    org: tuple[str, ...]
+    metric_rows: Ints
+    measured: int
+    world_rows: Ints
+    outputs: tuple[str, ...]
+    counters: dict[str, tuple[int, ...]]
+
+
 @cache
-def _layout():
+def _layout() -> _Layout:
     mechs = declarations()
     attitudes = tuple(v for v in staff_variables())
     org = [v.metric for v in attitudes if v.metric] + ["adoption"]
@@ -35,9 +48,9 @@ def _layout():
     ints |= {"interim_seats_a", "interim_seats_b", "headcount_a", "headcount_b", "cross_ties"}
     names += ["cross_ties", "board_relationship"]
     measured = len(names)
-    world = [(k, v) for k, v in enumerate(WORLD_VARIABLES) if v.metric]
-    names += [v.metric for _, v in world]
-    ints |= {v.metric for _, v in world if v.kind == "int"}
+    world = [(k, v.metric, v.kind) for k, v in enumerate(WORLD_VARIABLES) if v.metric]
+    names += [metric for _, metric, _ in world]
+    ints |= {metric for _, metric, kind in world if kind == "int"}
     outputs = []
     for mech in mechs:
         for name, (kind, _) in mech.outputs.items():
@@ -61,7 +74,7 @@ def _layout():
         "org": tuple(org),
         "metric_rows": metric_rows,
         "measured": measured,
-        "world_rows": np.array([k for k, _ in world], dtype=np.int64),
+        "world_rows": np.array([k for k, _, _ in world], dtype=np.int64),
         "outputs": tuple(outputs),
         "counters": {k: tuple(v) for k, v in counters.items()},
     }
@@ -93,7 +106,14 @@ def event_kinds() -> frozenset[str]:
     return frozenset(e.name for d in declarations() for e in d.events) | TRACKER_EVENTS
 
 
-def __getattr__(name):  # module-level lazy constants
+if TYPE_CHECKING:  # made on first use by __getattr__ below (the submodels must be imported first)
+    METRICS: tuple[str, ...]
+    INT_METRICS: frozenset[str]
+    EVENT_KINDS: frozenset[str]
+    ORG_METRICS: tuple[str, ...]
+
+
+def __getattr__(name: str) -> tuple[str, ...] | frozenset[str]:  # module-level lazy constants
     if name == "METRICS":
         return metric_names()
     if name == "INT_METRICS":
@@ -108,7 +128,20 @@ def __getattr__(name):  # module-level lazy constants
 
 
 @cached_kernel
-def measure_state(n_a, staff, metric_rows, adopted, present, org, l_org, l_commit, l_vacant, l_rel, n_ties, out):
+def measure_state(
+    n_a: int,
+    staff: Floats,
+    metric_rows: Ints,
+    adopted: Bools,
+    present: Bools,
+    org: Int8s,
+    l_org: Int8s,
+    l_commit: Floats,
+    l_vacant: Bools,
+    l_rel: Floats,
+    n_ties: int,
+    out: Floats,
+) -> None:
     """Org means over the staff in post (attitude rows, then adoption), board commitment, interim seats,
     headcounts, cross ties and the executives' mean relationship, into ``out`` (the first
     :func:`measured_size` metrics, in order). A's staff are rows ``:n_a``, B's the rest."""
@@ -151,7 +184,7 @@ def measure_state(n_a, staff, metric_rows, adopted, present, org, l_org, l_commi
     out[j + 7] = rel / l_rel.size
 
 
-def assemble(measured: np.ndarray, outputs: np.ndarray, counts: np.ndarray, world: np.ndarray) -> dict:
+def assemble(measured: Floats, outputs: Floats, counts: Ints, world: Floats) -> Metrics:
     """The week's metrics as a dict in :data:`METRICS` order, from the measured state vector, the world
     variables, the submodels' outputs (in declaration order) and their counters (each submodel's slice)."""
     lay = _layout()
@@ -163,7 +196,7 @@ def assemble(measured: np.ndarray, outputs: np.ndarray, counts: np.ndarray, worl
     c = counts.tolist()
     values += [sum(c[i] for i in idx) for idx in lay["counters"].values()]
     values.append(0)  # timeline_actions: the run's shell counts the timeline's firings (sim.model.simulation)
-    out = {}
+    out: Metrics = {}
     for name, value in zip(names, values):
         out[name] = int(value) if name in ints and value == value else value
     for name, metric in MINIMA.items():

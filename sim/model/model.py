@@ -7,12 +7,21 @@ want to step a model and look at its agents. Batch runs use the Simulation direc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import mesa
 import numpy as np
 
 from ..scenario import Scenario
 from .agents import LeaderAgent, StaffAgent
+from .outcomes import OutcomeTracker
+from .params import World
 from .simulation import Simulation
+from .state import State
+from .types import LoggedEvent, Metrics
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class BuddyingModel(mesa.Model):
@@ -38,7 +47,7 @@ class BuddyingModel(mesa.Model):
         *,
         agent_views: bool = True,
         engine: str = "compiled",
-    ):
+    ) -> None:
         if engine != "compiled":
             raise ValueError("BuddyingModel runs the compiled engine; use sim.model.Simulation(engine='reference')")
         sc = scenario if scenario is not None else Scenario()
@@ -64,11 +73,11 @@ class BuddyingModel(mesa.Model):
 
     # -- read-outs (the Simulation's) -----------------------------------------------------------------------
     @property
-    def state(self):
+    def state(self) -> State:
         return self.sim.state
 
     @property
-    def world(self):
+    def world(self) -> World:
         return self.sim.world
 
     P = world  # the name earlier versions used for the run's sizes and parameters
@@ -78,15 +87,15 @@ class BuddyingModel(mesa.Model):
         return self.sim.week
 
     @property
-    def records(self) -> list[dict]:
+    def records(self) -> list[Metrics]:
         return self.sim.records
 
     @property
-    def tracker(self):
+    def tracker(self) -> OutcomeTracker:
         return self.sim.tracker
 
     @property
-    def events(self) -> list[dict]:
+    def events(self) -> list[LoggedEvent]:
         return self.sim.events
 
     @property
@@ -98,24 +107,24 @@ class BuddyingModel(mesa.Model):
         return self.sim.outcome_step
 
     @property
-    def metrics(self) -> dict:
+    def metrics(self) -> Metrics:
         """The latest week's metrics."""
         return self.sim.metrics
 
-    def staff(self, org: str | None = None):
+    def staff(self, org: str | None = None) -> mesa.AgentSet:
         """Staff agent views (optionally of one organisation, "A" or "B")."""
         agents = self.agents_by_type.get(StaffAgent)
         if agents is None:
             raise RuntimeError("this model was built with agent_views=False")
         return agents if org is None else agents.select(lambda a: a.org == org)
 
-    def leaders(self, org: str | None = None):
+    def leaders(self, org: str | None = None) -> mesa.AgentSet:
         agents = self.agents_by_type.get(LeaderAgent)
         if agents is None:
             raise RuntimeError("this model was built with agent_views=False")
         return agents if org is None else agents.select(lambda a: a.org == org)
 
-    def network(self, include_cross: bool = True):
+    def network(self, include_cross: bool = True) -> nx.Graph:
         from .networks import to_networkx
 
         return to_networkx(self.state, include_cross=include_cross)

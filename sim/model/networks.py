@@ -17,7 +17,14 @@ of B, each with a strength in (0, 1]; see ``mechanisms/joint_working.py``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # networkx is imported only when a graph is made; the state module imports this one
+    import networkx as nx
+
+    from .state import State
 
 
 def team_small_world(
@@ -64,7 +71,7 @@ def incidence(n: int, eu: np.ndarray, ev: np.ndarray) -> tuple[np.ndarray, np.nd
     return ptr, eids[order], others[order]
 
 
-def to_networkx(state, *, include_cross: bool = True):
+def to_networkx(state: State, *, include_cross: bool = True) -> nx.Graph:
     """The current networks as a ``networkx.Graph`` (node attribute ``org``; edge attribute ``cross``)."""
     import networkx as nx
 

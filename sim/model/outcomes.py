@@ -27,6 +27,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from ..scenario import Scenario
+from .types import LoggedEvent, Metrics
+
 BEDDED_IN, FAILED, UNDECIDED = "bedded_in", "failed", "undecided"
 OUTCOMES = (BEDDED_IN, FAILED, UNDECIDED)
 #: Routes to failure, in the order they are checked within a week.
@@ -54,12 +57,12 @@ class OutcomeTracker:
     exit_step: int | None = None
     reentry_step: int | None = None
     good_run: int = 0
-    spells: dict = field(default_factory=lambda: {"board_a": 0, "board_b": 0, "staff": 0})
-    _leavers: deque = field(default_factory=lambda: deque(maxlen=EXODUS_WEEKS))
-    _prev: dict = field(default_factory=dict)
+    spells: dict[str, int] = field(default_factory=lambda: {"board_a": 0, "board_b": 0, "staff": 0})
+    _leavers: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=EXODUS_WEEKS))
+    _prev: dict[str, bool] = field(default_factory=dict)
 
     @classmethod
-    def from_scenario(cls, sc) -> OutcomeTracker:
+    def from_scenario(cls, sc: Scenario) -> OutcomeTracker:
         return cls(
             sc["outcome.bed_in_trust"],
             sc["outcome.bed_in_adoption"],
@@ -69,7 +72,7 @@ class OutcomeTracker:
             sc["outcome.exodus_rate"],
         )
 
-    def update(self, t: int, m: dict, events: list) -> None:
+    def update(self, t: int, m: Metrics, events: list[LoggedEvent]) -> None:
         """Feed the metrics of week ``t`` (and the event log, to which it appends); week 0 is the start."""
         flags = {
             "trust_above_bed_in": m["trust_min"] >= self.bed_trust,
@@ -119,14 +122,14 @@ class OutcomeTracker:
             )
             events.append({"step": t, "kind": "bedded_in", "org": None, "reason": self.reason})
 
-    def end(self, t: int, route: str, reason: str, events: list) -> None:
+    def end(self, t: int, route: str, reason: str, events: list[LoggedEvent]) -> None:
         """The partnership ends now for a reason decided outside the tracker (a timeline action), if undecided."""
         if self.outcome != UNDECIDED:
             return
         self.outcome, self.step, self.route, self.reason = FAILED, t, route, reason
         events.append({"step": t, "kind": "failed", "org": None, "route": route, "reason": reason})
 
-    def _failure(self, t: int, m: dict, this_week: list) -> tuple[str, str] | None:
+    def _failure(self, t: int, m: Metrics, this_week: list[LoggedEvent]) -> tuple[str, str] | None:
         """(route, reason) if the partnership fails this week."""
         for e in this_week:
             if e["kind"] == "partnership_ended_by_regulator":

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..scenario import MECHANISMS, Scenario
+from .types import Ints
 
 WEEKS_PER_YEAR = 52.0
 ROLES = ("clinical", "managerial", "support")
@@ -32,9 +34,9 @@ def logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def partner_trust_mean(sc) -> float:
+def partner_trust_mean(sc: Scenario) -> float:
     """Mean initial (and newcomers') trust in the partner: the baseline shifted by local history."""
-    shifted = sc["staff.partner_trust"] + sc["system.history_trust_effect"] * sc["system.history"]
+    shifted: float = sc["staff.partner_trust"] + sc["system.history_trust_effect"] * sc["system.history"]
     return min(1.0, max(0.0, shifted))
 
 
@@ -44,16 +46,16 @@ class World:
 
     sc: Scenario
     seed: int
-    on: dict
+    on: dict[str, bool]  # [mechanisms] switch -> on
     steps: int
     n_a: int  # rows of A (its posts; more than its staff when it will grow)
     n_b: int
     seats: int  # executive seats per organisation
     # growth and decline (docs/ODD.md 7.10); headcount0 is None when headcounts are fixed
-    headcount0: np.ndarray | None = None  # per org, staff in post at week 0
+    headcount0: Ints | None = None  # per org, staff in post at week 0
     growth_week: float = 1.0  # weekly factor of the target headcount
 
-    def __getitem__(self, key: str):
+    def __getitem__(self, key: str) -> Any:
         return self.sc[key]
 
     @property
@@ -83,9 +85,10 @@ def make_world(sc: Scenario, seed: int) -> World:
     )
 
 
-def target_headcount(headcount0: np.ndarray, growth_week: float, week: int) -> np.ndarray:
+def target_headcount(headcount0: Ints, growth_week: float, week: int) -> Ints:
     """Staff each trust aims to have in post after week ``week`` (at least one)."""
-    return np.maximum(np.rint(headcount0 * growth_week ** float(week)), 1).astype(np.int64)
+    target: Ints = np.maximum(np.rint(headcount0 * growth_week ** float(week)), 1).astype(np.int64)
+    return target
 
 
 def posts(headcount0: int, growth: float, steps: int) -> int:

@@ -12,42 +12,72 @@ benchmark baseline.
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..scenario import Scenario
 from . import streams
 from .layout import Group, Mechanism, detail_value, lane_sum, running_sum
 from .mechanisms import declarations, modules, staff_variables
 from .mechanisms.staff_turnover import NEWCOMER_SITE
 from .metrics import assemble, measured_size, metric_rows
+from .params import World
 from .state import WORLD_VARIABLES, BetaDraw, State, per_row
+from .types import Ints, Key, LoggedEvent, Metrics
 
 
 class Person:
-    """A member of staff in a post (attitudes are set as attributes by name)."""
+    """A member of staff in a post (attitudes are set as attributes by name).
 
-    def __init__(self, **kw):
+    Every person's own attributes and the core attitudes (``sim.model.state.CORE_STAFF``) are declared below.
+    An attitude a submodel declares (``STAFF``) is an attribute like them, named by its declaration and not
+    known here, so the type checker reads and writes any other name as a float (an attitude); a misspelt
+    name fails at run time, on the first week of the engine-equality tests.
+    """
+
+    index: int  # the post's row
+    org: int  # 0 = A, 1 = B
+    role: int  # ROLES code
+    union: bool
+    tenure: int  # weeks in post
+    adopted: bool
+    present: bool  # the post is filled
+    colleagues: list[int]  # rows of the work ties' other ends
+    culture: float
+    tp: float
+    tl: float
+    loyalty: float
+    fatigue: float
+
+    def __init__(self, **kw: Any) -> None:
         self.__dict__.update(kw)
+
+    if TYPE_CHECKING:  # the attitudes submodels add (above); for the type checker only
+
+        def __getattr__(self, name: str) -> float: ...
+
+        def __setattr__(self, name: str, value: float) -> None: ...
 
 
 class Leader:
     __slots__ = ("commit", "org", "rel", "seat", "tenure", "vacant")
 
-    def __init__(self, org, seat, commit, vacant, tenure, rel):
+    def __init__(self, org: int, seat: int, commit: float, vacant: bool, tenure: int, rel: float) -> None:
         self.org, self.seat, self.commit, self.vacant, self.tenure, self.rel = org, seat, commit, vacant, tenure, rel
 
 
 class Tie:
     __slots__ = ("u", "v", "w")
 
-    def __init__(self, u, v, w):
+    def __init__(self, u: int, v: int, w: float) -> None:
         self.u, self.v, self.w = u, v, w
 
 
-def values_of(mech: Mechanism, sc, world) -> SimpleNamespace:
+def values_of(mech: Mechanism, sc: Scenario, world: World) -> SimpleNamespace:
     """A submodel's parameters by local name (a pair or per-role group as a tuple): the kernel's numbers."""
     p = mech.pack(sc, world).tolist()
-    out = {}
+    out: dict[str, float | tuple[float, ...]] = {}
     i = 0
     for local, spec in mech.params.items():
         if isinstance(spec, Group):
@@ -65,7 +95,7 @@ class ReferenceEngine:
     name = "reference"
     Tie = Tie
 
-    def __init__(self, world, state: State):
+    def __init__(self, world: World, state: State) -> None:
         self.world = world
         sc, seed = world.sc, world.seed
         self.attitudes = staff_variables()
@@ -105,17 +135,17 @@ class ReferenceEngine:
             v.name: int(streams.site_key(seed, "staff_turnover", NEWCOMER_SITE.format(v.name))) for v in self.attitudes
         }
         self.memory = {m.name: dict(zip(m.memory, m.memory_initial(sc).tolist())) for m in self.mechs}
-        self._counts: dict[str, int] = {}
-        self._outputs: dict[str, float] = {}
-        self._events: list[dict] = []
-        self._week_draws: dict = {}
+        self._counts: dict[tuple[str, str], int] = {}  # (submodel, counter) -> count
+        self._outputs: dict[tuple[str, str], float] = {}  # (submodel, output) -> value
+        self._events: list[LoggedEvent] = []
+        self._week_draws: dict[tuple[str, str], tuple[int, list[float], Key]] = {}  # (submodel, site) -> week's
         self._dense = max(len(self.people), len(self.edges))  # slots drawn a week at a time
 
     # --- what a submodel's reference() uses -------------------------------------------------------------------
     def world_value(self, name: str) -> float:
         return self._world[name]
 
-    def set_scenario(self, sc) -> None:
+    def set_scenario(self, sc: Scenario) -> None:
         """New parameter values from the next week on (a timeline action)."""
         import dataclasses
 
@@ -163,7 +193,7 @@ class ReferenceEngine:
     def normal(self, mech: Mechanism, site: str, t: int, slot: int) -> float:
         return streams.normal_at(np.uint64(self._keys[mech.name][site]), t, slot)
 
-    def permutation(self, mech: Mechanism, site: str, t: int, n: int) -> np.ndarray:
+    def permutation(self, mech: Mechanism, site: str, t: int, n: int) -> Ints:
         return streams.permutation(np.uint64(self._keys[mech.name][site]), t, n)
 
     def count(self, mech: Mechanism, name: str, k: int) -> None:
@@ -173,7 +203,7 @@ class ReferenceEngine:
     def output(self, mech: Mechanism, name: str, value: float) -> None:
         self._outputs[(mech.name, name)] = value
 
-    def event(self, mech: Mechanism, kind: str, org: int | None, **details) -> None:
+    def event(self, mech: Mechanism, kind: str, org: int | None, **details: float) -> None:
         declared = next(e for e in mech.events if e.name == kind)
         if set(details) != {name for name, _ in declared.fields}:
             raise ValueError(f"{mech.name}: event {kind} has details {sorted(details)}, declared {declared.fields}")
@@ -197,10 +227,10 @@ class ReferenceEngine:
             setattr(person, var.name, value)
 
     # --- the week ---------------------------------------------------------------------------------------------
-    def initial_metrics(self) -> dict:
+    def initial_metrics(self) -> Metrics:
         return self._metrics(outputs_default=True)
 
-    def step(self, t: int) -> tuple[dict, list[dict]]:
+    def step(self, t: int) -> tuple[Metrics, list[LoggedEvent]]:
         self._t = t
         self._counts, self._outputs, self._events = {}, {}, []
         on = self.world.on
@@ -209,7 +239,7 @@ class ReferenceEngine:
                 module.reference(self, t)
         return self._metrics(), self._events
 
-    def _metrics(self, outputs_default: bool = False) -> dict:
+    def _metrics(self, outputs_default: bool = False) -> Metrics:
         measured = np.empty(measured_size())
         rows = metric_rows()
         j = 0

@@ -7,18 +7,24 @@ as a ``mesa.Model`` for the browser UI and for users who want Mesa agents.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..scenario import Scenario
 from .mechanisms import staff_variables
 from .outcomes import FAILED, OutcomeTracker
-from .params import make_world
-from .state import build_initial_state
+from .params import World, make_world
+from .state import State, build_initial_state
+from .types import Engine, LoggedEvent, Metrics
+
+if TYPE_CHECKING:
+    from ..timeline import Action
 
 ENGINES = ("compiled", "reference")
 
 
-def make_engine(name: str, world, state):
+def make_engine(name: str, world: World, state: State) -> Engine:
     """The engine by name: ``"compiled"`` (the default: a week as one numba call) or ``"reference"``."""
     if name == "compiled":
         from .compiled import CompiledEngine
@@ -54,7 +60,7 @@ class Simulation:
 
     runs_timelines = True  # both engines: the timeline acts through this shell
 
-    def __init__(self, scenario: Scenario | None = None, seed: int | None = None, *, engine: str = "compiled"):
+    def __init__(self, scenario: Scenario | None = None, seed: int | None = None, *, engine: str = "compiled") -> None:
         sc = scenario if scenario is not None else Scenario()
         self.seed = int(sc["run.seed"] if seed is None else seed)
         self.timeline = None
@@ -72,15 +78,15 @@ class Simulation:
         self.engine = make_engine(engine, self.world, self.initial_state)
         self.week = 0
         self.tracker = OutcomeTracker.from_scenario(sc)
-        self.events: list[dict] = []
-        self.records: list[dict] = []
+        self.events: list[LoggedEvent] = []
+        self.records: list[Metrics] = []
         self._fired = 0
         for action in first:
             self._act(action, parameters_done=True)
         self._record(self.engine.initial_metrics())
 
     @property
-    def state(self):
+    def state(self) -> State:
         """The current state as arrays (the compiled engine's own; a copy built from the reference's agents)."""
         return self.engine.state
 
@@ -97,7 +103,7 @@ class Simulation:
         self.events.extend(events)
         self._record(metrics)
 
-    def _act(self, action, parameters_done: bool = False) -> None:
+    def _act(self, action: Action, parameters_done: bool = False) -> None:
         """Carry out one timeline action now (before this week's submodels), and log it."""
         from ..timeline import apply_to_scenario
 
@@ -108,6 +114,7 @@ class Simulation:
                 self.config = apply_to_scenario(self.config, [action])
                 self.engine.set_scenario(self.config)
         elif action.kind == "replace_leader":
+            assert action.org is not None and action.seat is not None  # checked when the timeline was read
             self.engine.replace_leader("AB".index(action.org), action.seat, action.interim, self.week)
         elif action.kind == "buddy_withdraws":
             self.tracker.end(self.week, "board_b", f"the buddy (B) withdrew ({action.label})", self.events)
@@ -115,7 +122,7 @@ class Simulation:
         else:
             raise ValueError(f"unknown timeline action {action.kind!r}")
 
-    def _record(self, m: dict) -> None:
+    def _record(self, m: Metrics) -> None:
         m["timeline_actions"] = self._fired
         self._fired = 0
         self.tracker.update(self.week, m, self.events)
@@ -137,7 +144,7 @@ class Simulation:
         return self.tracker.step
 
     @property
-    def metrics(self) -> dict:
+    def metrics(self) -> Metrics:
         """The latest week's metrics."""
         return self.records[-1]
 

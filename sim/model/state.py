@@ -13,15 +13,18 @@ the metric that reports their mean. They are stored as the rows of one matrix ``
 from __future__ import annotations
 
 import copy
-from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ..scenario import Scenario
 from . import streams
-from .layout import Derived, PerOrg, param_value, per_org
+from .layout import Derived, PerOrg, Source, indices, param_value, per_org
 from .networks import incidence, team_small_world
 from .params import ROLE_CLINICAL, ROLE_MANAGERIAL, ROLE_SUPPORT, SCOPES, World, partner_trust_mean
+from .types import Bools, Floats, Int8s, Ints, Key
 
 MAX_TENURE = 45 * 52  # weeks: a working life
 
@@ -30,7 +33,7 @@ MAX_TENURE = 45 * 52  # weeks: a working life
 class BetaDraw:
     """Values drawn from a Beta distribution with this mean (scenario key, pair or derived) and sd."""
 
-    mean: str | PerOrg | Derived
+    mean: Source | PerOrg
     sd: str
 
 
@@ -108,10 +111,10 @@ WORLD_VARIABLES = (
     WorldVariable("escalations", 0.0, "escalations", "int", "times the inspectors found no significant progress"),
     WorldVariable("strain_b", 0.0, "strain_b", "float", "B's strain from supporting A (1 = at capacity)"),
 )
-W = namedtuple("W", [v.name for v in WORLD_VARIABLES])(*range(len(WORLD_VARIABLES)))
+W = indices("W", {v.name: k for k, v in enumerate(WORLD_VARIABLES)})
 
 
-def initial_world(sc) -> np.ndarray:
+def initial_world(sc: Scenario) -> Floats:
     return np.array([float(v.initial if isinstance(v.initial, float) else sc[v.initial]) for v in WORLD_VARIABLES])
 
 
@@ -142,22 +145,53 @@ ARRAYS = {
 
 
 class State:
-    """Struct of arrays; ``state.culture`` etc. are rows of ``state.staff`` (assigning copies into the row)."""
+    """Struct of arrays; ``state.culture`` etc. are rows of ``state.staff`` (assigning copies into the row).
 
-    def __init__(self, staff: np.ndarray, staff_names: tuple[str, ...], **arrays):
+    The arrays of :data:`ARRAYS` are declared below with their types. The attitudes are declared by the
+    submodels (:class:`StaffVariable`), so their names are not known here: any other name reads as a row of
+    ``staff`` (and raises AttributeError at run time if there is no such attitude).
+    """
+
+    staff: Floats  # one row per attitude (``staff_names``), one column per post
+    staff_names: tuple[str, ...]
+    _rows: dict[str, int]
+    org: Int8s
+    role: Int8s
+    union: Bools
+    tenure: Ints
+    adopted: Bools
+    present: Bools
+    l_org: Int8s
+    l_seat: Ints
+    l_commit: Floats
+    l_vacant: Bools
+    l_tenure: Ints
+    l_rel: Floats
+    e_u: Ints
+    e_v: Ints
+    inc_ptr: Ints
+    inc_edge: Ints
+    nbr: Ints
+    x_u: Ints
+    x_v: Ints
+    x_w: Floats
+    world: Floats
+
+    def __init__(self, staff: Floats, staff_names: tuple[str, ...], **arrays: np.ndarray) -> None:
         d = self.__dict__
         d["staff"] = staff
         d["staff_names"] = tuple(staff_names)
         d["_rows"] = {name: k for k, name in enumerate(staff_names)}
         d.update(arrays)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Floats:
         rows = self.__dict__.get("_rows")
         if rows is not None and name in rows:
-            return self.__dict__["staff"][rows[name]]
+            row: Floats = self.__dict__["staff"][rows[name]]
+            return row
         raise AttributeError(name)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         rows = self.__dict__["_rows"]
         if name in rows:
             self.__dict__["staff"][rows[name]][...] = value
@@ -181,20 +215,21 @@ class State:
         return out
 
 
-def org_means(values: np.ndarray, n_a: int) -> np.ndarray:
+def org_means(values: Floats, n_a: int) -> Floats:
     """Mean of ``values`` over A (rows ``:n_a``) and over B (the rest), in one pass."""
     sums = np.add.reduceat(values, [0, n_a], dtype=np.float64)
-    return sums / np.array([n_a, values.size - n_a])
+    means: Floats = sums / np.array([n_a, values.size - n_a])
+    return means
 
 
-def per_row(spec, sc, world, org: np.ndarray) -> np.ndarray:
+def per_row(spec: Source | PerOrg, sc: Scenario, world: World, org: np.ndarray) -> Floats:
     """A (possibly per-organisation) parameter as one value per row of ``org``."""
     if isinstance(spec, PerOrg):
         return np.array([param_value(part, sc, world) for part in spec.parts])[org.astype(np.int64)]
     return np.full(org.size, param_value(spec, sc, world))
 
 
-def draw_values(draw, sc, world, org: np.ndarray, key, t: int) -> np.ndarray:
+def draw_values(draw: BetaDraw | Fixed, sc: Scenario, world: World, org: np.ndarray, key: Key, t: int) -> Floats:
     """Values of a :class:`BetaDraw` or :class:`Fixed` for every row (row i from slot i of the stream)."""
     if isinstance(draw, Fixed):
         v = draw.value if isinstance(draw.value, float) else sc[draw.value]
@@ -202,7 +237,7 @@ def draw_values(draw, sc, world, org: np.ndarray, key, t: int) -> np.ndarray:
     return streams.betas(key, t, per_row(draw.mean, sc, world, org), float(sc[draw.sd]))
 
 
-def newcomer_spec(variables, sc, world) -> np.ndarray:
+def newcomer_spec(variables: Sequence[StaffVariable], sc: Scenario, world: World) -> Floats:
     """The newcomer rule of each attitude for the kernel: rows (kind 0 fixed / 1 beta, mean A, mean B, sd)."""
     out = np.zeros((len(variables), 4))
     for k, var in enumerate(variables):
@@ -216,7 +251,7 @@ def newcomer_spec(variables, sc, world) -> np.ndarray:
     return out
 
 
-def build_initial_state(world: World, variables) -> State:
+def build_initial_state(world: World, variables: Sequence[StaffVariable]) -> State:
     """Initial networks, attitudes and executive teams (each draw from its own stream; docs/ODD.md 5)."""
     sc, seed = world.sc, world.seed
     n_a, n_b = world.n_a, world.n_b
@@ -224,7 +259,7 @@ def build_initial_state(world: World, variables) -> State:
     org = np.concatenate([np.zeros(n_a, np.int8), np.ones(n_b, np.int8)])
     rows = np.arange(n)
 
-    def key(site):
+    def key(site: str) -> Key:
         return streams.site_key(seed, "initial_state", site)
 
     # Networks, each trust from a generator of its own (they depend only on its size and the network's shape).
@@ -312,7 +347,7 @@ def build_initial_state(world: World, variables) -> State:
     )
 
 
-def initial_ties(sc, n_a: int, n_b: int) -> int:
+def initial_ties(sc: Scenario, n_a: int, n_b: int) -> int:
     """How many cross-organisation ties are proposed at the start (before duplicates are dropped)."""
     if sc["partnership.bridge_scope"] == "leaders":
         return 0
@@ -322,7 +357,7 @@ def initial_ties(sc, n_a: int, n_b: int) -> int:
     )
 
 
-def initial_cross_ties(world: World, role: np.ndarray, key_a, key_b) -> tuple[np.ndarray, np.ndarray]:
+def initial_cross_ties(world: World, role: Int8s, key_a: Key, key_b: Key) -> tuple[Ints, Ints]:
     """Tie k joins a random eligible member of A and of B (draws of slot k); duplicates keep the first."""
     from .mechanisms.joint_working import may_bridge  # the rule of 7.5 (imported here: it imports this module)
 

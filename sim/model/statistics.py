@@ -14,9 +14,16 @@ small clusters left at the extremes).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
+
+from .params import World
+from .state import State
+from .types import Bools, Floats
+
+#: A statistic: a number computed from the final state and the run's sizes (``World``).
+type Statistic = Callable[[State, World], float]
 
 CLUSTER_GAP = 1e-3
 MAJOR_SHARE = 0.01
@@ -36,16 +43,16 @@ def major_clusters(x: np.ndarray, share: float = MAJOR_SHARE, gap: float = CLUST
     return [g for g in culture_groups(x, gap) if g.size >= share * x.size]
 
 
-def _present(st, P) -> np.ndarray:
+def _present(st: State, P: World) -> Bools:
     return st.present if st.present is not None else np.ones(st.n, dtype=bool)
 
 
-def _culture(st, P) -> np.ndarray:
+def _culture(st: State, P: World) -> Floats:
     return st.culture[_present(st, P)]
 
 
-def _org(values_of, org: int):
-    def stat(st, P):
+def _org(values_of: Callable[[State, Bools], float], org: int) -> Statistic:
+    def stat(st: State, P: World) -> float:
         here = _present(st, P).copy()
         here[: P.n_a] &= org == 0
         here[P.n_a :] &= org == 1
@@ -54,28 +61,28 @@ def _org(values_of, org: int):
     return stat
 
 
-def _clusters(st, P) -> float:
+def _clusters(st: State, P: World) -> float:
     return float(len(major_clusters(_culture(st, P))))
 
 
-def _largest(st, P) -> float:
+def _largest(st: State, P: World) -> float:
     x = _culture(st, P)
     groups = culture_groups(x)
     return max(g.size for g in groups) / x.size if groups else float("nan")
 
 
-def _outer(st, P) -> float:
+def _outer(st: State, P: World) -> float:
     centres = [g.mean() for g in major_clusters(_culture(st, P))]
     return (max(centres) - min(centres)) / 2 if centres else float("nan")
 
 
-def _unclustered(st, P) -> float:
+def _unclustered(st: State, P: World) -> float:
     x = _culture(st, P)
     return 1.0 - sum(g.size for g in major_clusters(x)) / x.size if x.size else float("nan")
 
 
 #: name -> (what it is, function of (state, derived parameters))
-STATISTICS: dict[str, tuple[str, Callable]] = {
+STATISTICS: dict[str, tuple[str, Statistic]] = {
     "culture_clusters": (
         "number of major culture clusters among all staff (groups within 0.001 holding >= 1%)",
         _clusters,
@@ -105,6 +112,6 @@ STATISTICS: dict[str, tuple[str, Callable]] = {
 }
 
 
-def compute(names, st, P) -> dict[str, float]:
+def compute(names: Iterable[str], st: State, P: World) -> dict[str, float]:
     """The named statistics of a final state."""
     return {name: float(STATISTICS[name][1](st, P)) for name in names}

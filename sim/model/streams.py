@@ -39,6 +39,7 @@ import zlib
 import numpy as np
 
 from .jit import cached_kernel, inline_kernel
+from .types import Floats, Ints, Key
 
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
@@ -50,10 +51,10 @@ TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 TWO_PI = 2.0 * math.pi
 
 
-def site_key(seed: int, mechanism: str, site: str) -> np.uint64:
+def site_key(seed: int, mechanism: str, site: str) -> Key:
     """The 64-bit key of one draw site of one mechanism, for a run seeded ``seed``."""
     ss = np.random.SeedSequence(int(seed), spawn_key=(zlib.crc32(mechanism.encode()), zlib.crc32(site.encode())))
-    return ss.generate_state(1, np.uint64)[0]
+    return np.uint64(ss.generate_state(1, np.uint64)[0])  # already a uint64 (kept: the kernels key on it)
 
 
 def spawn_generator(seed: int, *names: str) -> np.random.Generator:
@@ -64,7 +65,7 @@ def spawn_generator(seed: int, *names: str) -> np.random.Generator:
 
 
 @inline_kernel
-def mix(z):
+def mix(z: Key) -> Key:
     """splitmix64's finaliser: a bijection of 64-bit words that scrambles every bit."""
     z = (z ^ (z >> S30)) * M1
     z = (z ^ (z >> S27)) * M2
@@ -72,37 +73,37 @@ def mix(z):
 
 
 @inline_kernel
-def week_key(key, t):
+def week_key(key: Key, t: int) -> Key:
     """The key of a site in week ``t`` (computed once per site and week)."""
     return mix(key ^ (np.uint64(t + 1) * WEEK))
 
 
 @inline_kernel
-def slot_state(h, slot):
+def slot_state(h: Key, slot: int) -> Key:
     """The first 64-bit output for ``slot`` under week key ``h`` (the start of that slot's own sequence)."""
     return mix(h + (np.uint64(slot) + ONE) * GOLDEN)
 
 
 @inline_kernel
-def to_unit(x):
+def to_unit(x: Key) -> float:
     """A 64-bit word as a double in [0, 1) (its top 53 bits)."""
     return np.int64(x >> S11) * TO_UNIT
 
 
 @inline_kernel
-def uniform(h, slot):
+def uniform(h: Key, slot: int) -> float:
     """The uniform number in [0, 1) of ``slot`` under week key ``h``."""
     return to_unit(slot_state(h, slot))
 
 
 @inline_kernel
-def next_state(s, k):
+def next_state(s: Key, k: int) -> Key:
     """The ``k``-th further 64-bit output (k >= 1) of the sequence that starts at ``s``."""
     return mix(s + np.uint64(k) * GOLDEN)
 
 
 @inline_kernel
-def normal(h, slot):
+def normal(h: Key, slot: int) -> float:
     """A standard normal number for ``slot`` (Box-Muller on the slot's first two numbers)."""
     s = slot_state(h, slot)
     u1 = 1.0 - to_unit(s)  # in (0, 1]
@@ -111,13 +112,13 @@ def normal(h, slot):
 
 
 @inline_kernel
-def exponential(h, slot, mean):
+def exponential(h: Key, slot: int, mean: float) -> float:
     """An exponential number with the given mean for ``slot`` (by inversion)."""
     return -mean * math.log(1.0 - uniform(h, slot))
 
 
 @inline_kernel
-def _gamma_from(s, k0, shape):
+def _gamma_from(s: Key, k0: int, shape: float) -> tuple[float, int]:
     """Marsaglia & Tsang (2000) gamma(shape >= 1) from the sequence at ``s``, its numbers from ``k0`` on.
 
     Returns (value, next k)."""
@@ -143,7 +144,7 @@ def _gamma_from(s, k0, shape):
 
 
 @inline_kernel
-def _gamma(s, k0, shape):
+def _gamma(s: Key, k0: int, shape: float) -> tuple[float, int]:
     """gamma(shape > 0): for shape < 1, gamma(shape + 1) * U^(1/shape) (Marsaglia & Tsang's boost)."""
     if shape >= 1.0:
         return _gamma_from(s, k0, shape)
@@ -153,7 +154,7 @@ def _gamma(s, k0, shape):
 
 
 @inline_kernel
-def beta_mean_sd(h, slot, mean, sd):
+def beta_mean_sd(h: Key, slot: int, mean: float, sd: float) -> float:
     """A Beta number with the given mean and standard deviation for ``slot``.
 
     A mean of exactly 0 or 1, or ``sd <= 0``, gives the mean itself (no spread). Otherwise the Beta's
@@ -174,7 +175,7 @@ def beta_mean_sd(h, slot, mean, sd):
 
 # --- whole arrays, for the initial state and the reference engine (compiled once and cached) -------------
 @cached_kernel
-def uniforms(key, t, n):
+def uniforms(key: Key, t: int, n: int) -> Floats:
     """``uniform`` for slots 0..n-1 of week ``t``."""
     h = week_key(key, t)
     out = np.empty(n)
@@ -184,7 +185,7 @@ def uniforms(key, t, n):
 
 
 @cached_kernel
-def normals(key, t, n):
+def normals(key: Key, t: int, n: int) -> Floats:
     """``normal`` for slots 0..n-1 of week ``t``."""
     h = week_key(key, t)
     out = np.empty(n)
@@ -194,7 +195,7 @@ def normals(key, t, n):
 
 
 @cached_kernel
-def exponentials(key, t, n, mean):
+def exponentials(key: Key, t: int, n: int, mean: float) -> Floats:
     """``exponential`` (one mean) for slots 0..n-1 of week ``t``."""
     h = week_key(key, t)
     out = np.empty(n)
@@ -204,7 +205,7 @@ def exponentials(key, t, n, mean):
 
 
 @cached_kernel
-def betas(key, t, means, sd):
+def betas(key: Key, t: int, means: Floats, sd: float) -> Floats:
     """``beta_mean_sd`` for slots 0..len(means)-1 of week ``t``, slot i with mean ``means[i]``."""
     h = week_key(key, t)
     out = np.empty(means.size)
@@ -214,25 +215,25 @@ def betas(key, t, means, sd):
 
 
 @cached_kernel
-def uniform_at(key, t, slot):
+def uniform_at(key: Key, t: int, slot: int) -> float:
     """One ``uniform`` (scalar; for the reference engine)."""
     return uniform(week_key(key, t), slot)
 
 
 @cached_kernel
-def normal_at(key, t, slot):
+def normal_at(key: Key, t: int, slot: int) -> float:
     """One ``normal`` (scalar; for the reference engine)."""
     return normal(week_key(key, t), slot)
 
 
 @cached_kernel
-def beta_at(key, t, slot, mean, sd):
+def beta_at(key: Key, t: int, slot: int, mean: float, sd: float) -> float:
     """One ``beta_mean_sd`` (scalar; for the reference engine)."""
     return beta_mean_sd(week_key(key, t), slot, mean, sd)
 
 
 @inline_kernel
-def shuffle(h, perm):
+def shuffle(h: Key, perm: Ints) -> None:
     """Fisher-Yates shuffle of ``perm`` in place, on the slot-0 sequence of week key ``h``."""
     n = perm.size
     s = slot_state(h, 0)
@@ -242,7 +243,7 @@ def shuffle(h, perm):
 
 
 @cached_kernel
-def permutation(key, t, n):
+def permutation(key: Key, t: int, n: int) -> Ints:
     """A uniform random permutation of 0..n-1 for week ``t`` (for the reference engine)."""
     perm = np.arange(n)
     shuffle(week_key(key, t), perm)

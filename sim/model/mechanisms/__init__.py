@@ -17,8 +17,13 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ...scenario import MECHANISMS
+
+if TYPE_CHECKING:
+    from ..layout import Mechanism
+    from ..state import StaffVariable
 
 
 @cache
@@ -49,12 +54,12 @@ def modules() -> tuple[ModuleType, ...]:
     return tuple(out)
 
 
-def declarations():
+def declarations() -> tuple[Mechanism, ...]:
     """The :class:`~sim.model.layout.Mechanism` of every submodel, in weekly order."""
     return tuple(m.MECHANISM for m in modules())
 
 
-def staff_variables():
+def staff_variables() -> tuple[StaffVariable, ...]:
     """Every staff attitude: the core ones (sim.model.state) and any a submodel declares (``STAFF``)."""
     from ..state import CORE_STAFF
 

@@ -24,19 +24,26 @@ Draws: ``decide`` (slot = staff row).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...scenario import Scenario
 from .. import streams
 from ..jit import kernel
 from ..layout import Mechanism, derived
+from ..params import World
 from ..state import W
+from ..types import Bools, Floats, Int8s, Ints, Keys
 from .engagement import RESISTANCE_PARAMS, union_terms, union_terms_reference
 
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
-def readiness_constant(sc, world=None) -> float:
+
+def readiness_constant(sc: Scenario, world: World | None = None) -> float:
     """The part of the readiness to adopt that is the same for everyone."""
-    return (
+    return float(
         sc["initiative.adoption_bias"]
         - sc["initiative.adoption_difficulty_weight"] * sc["initiative.method_difficulty"]
         + sc["initiative.adoption_alignment_weight"] * (sc["system.regulatory_alignment"] - 0.5)
@@ -64,7 +71,24 @@ P, D = MECHANISM.P, MECHANISM.D
 
 
 @kernel
-def step(t, n_a, p, keys, role, union, culture, tl, tp, fatigue, adopted, inc_ptr, nbr, x_u, x_v, world):
+def step(
+    t: int,
+    n_a: int,
+    p: Floats,
+    keys: Keys,
+    role: Int8s,
+    union: Bools,
+    culture: Floats,
+    tl: Floats,
+    tp: Floats,
+    fatigue: Floats,
+    adopted: Bools,
+    inc_ptr: Ints,
+    nbr: Ints,
+    x_u: Ints,
+    x_v: Ints,
+    world: Floats,
+) -> None:
     n = role.size
     # exposure: the share of each person's contacts who use the method, at the start of the week
     users = np.zeros(n)
@@ -109,7 +133,7 @@ def step(t, n_a, p, keys, role, union, culture, tl, tp, fatigue, adopted, inc_pt
             adopted[i] = u < p[P.adoption_rate] / (1.0 + math.exp(-z))
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     v = m.values(MECHANISM)
     people = m.people
     users = [0.0] * len(people)

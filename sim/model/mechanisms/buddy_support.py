@@ -15,10 +15,16 @@ B's board withdrawing (its commitment below the failure floor, 7.11) is the budd
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..jit import kernel
 from ..layout import Mechanism, derived, running_sum
 from ..state import W
+from ..types import Bools, Floats, Int8s, Ints
 from .joint_working import scaled_prob, tie_meet_prob
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 MECHANISM = Mechanism(
     "buddy_support",
@@ -35,7 +41,17 @@ P, G = MECHANISM.P, MECHANISM.G
 
 
 @kernel
-def step(n_a, p, memory, org, present, l_org, l_commit, x_u, world):
+def step(
+    n_a: int,
+    p: Floats,
+    memory: Floats,
+    org: Int8s,
+    present: Bools,
+    l_org: Int8s,
+    l_commit: Floats,
+    x_u: Ints,
+    world: Floats,
+) -> None:
     active = world[W.partnership_active] != 0.0
     head_b = 0.0
     for i in range(n_a, org.size):
@@ -55,7 +71,7 @@ def step(n_a, p, memory, org, present, l_org, l_commit, x_u, world):
         l_commit[s] = min(max(c, 0.0), 1.0)
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     v = m.values(MECHANISM)
     active = m.world_value("partnership_active") != 0.0
     head_b = running_sum(1.0 for p in m.people if p.org == 1 and p.present)

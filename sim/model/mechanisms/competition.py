@@ -15,32 +15,39 @@ No randomness.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ...scenario import Scenario
 from ..jit import kernel
 from ..layout import Mechanism, derived, per_org
+from ..types import Floats, Int8s
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 
-def takeover_a(sc) -> float:
+def takeover_a(sc: Scenario) -> float:
     """Perceived takeover of A by B (0 when the competition submodel is off)."""
     if not sc["mechanisms.competition"]:
         return 0.0
     n_a, n_b = sc["organisations.staff_a"], sc["organisations.staff_b"]
     dominance = max(0.0, (n_b - n_a) / (n_a + n_b))
-    return sc["partnership.method_imposition"] * (0.5 + 0.5 * dominance)
+    return float(sc["partnership.method_imposition"] * (0.5 + 0.5 * dominance))
 
 
-def competition(sc) -> float:
+def competition(sc: Scenario) -> float:
     """Competition incentives as felt (0 when the competition submodel is off)."""
-    return sc["system.competition"] if sc["mechanisms.competition"] else 0.0
+    return float(sc["system.competition"]) if sc["mechanisms.competition"] else 0.0
 
 
-def threat(sc, o: int) -> float:
+def threat(sc: Scenario, o: int) -> float:
     comp, take = competition(sc), (takeover_a(sc) if o == 0 else 0.0)
     return comp + take - comp * take
 
 
-def loyalty_target(sc, o: int) -> float:
+def loyalty_target(sc: Scenario, o: int) -> float:
     l0 = sc["staff.loyalty"]
-    return (1.0 - sc["system.place_identity"]) * (l0 + (1.0 - l0) * threat(sc, o))
+    return float((1.0 - sc["system.place_identity"]) * (l0 + (1.0 - l0) * threat(sc, o)))
 
 
 MECHANISM = Mechanism(
@@ -58,7 +65,7 @@ P = MECHANISM.P
 
 
 @kernel
-def step(p, org, loyalty, tp):
+def step(p: Floats, org: Int8s, loyalty: Floats, tp: Floats) -> None:
     for i in range(org.size):
         o = org[i]
         loy0 = loyalty[i]
@@ -66,7 +73,7 @@ def step(p, org, loyalty, tp):
         tp[i] = tp[i] * (1.0 - p[P.suspicion_rate] * loy0 * p[P.threat + o])
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     v = m.values(MECHANISM)
     for person in m.people:
         loy0 = person.loyalty

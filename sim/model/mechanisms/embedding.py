@@ -9,21 +9,27 @@ full improvement culture each week. No randomness.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..jit import kernel
 from ..layout import Mechanism
+from ..types import Bools, Floats
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 MECHANISM = Mechanism("embedding", params={"embedding_weeks": "culture.embedding_weeks"})
 P = MECHANISM.P
 
 
 @kernel
-def step(p, culture, adopted):
+def step(p: Floats, culture: Floats, adopted: Bools) -> None:
     for i in range(culture.size):
         if adopted[i]:
             culture[i] = culture[i] + (1.0 - culture[i]) / p[P.embedding_weeks]
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     tau = m.values(MECHANISM).embedding_weeks
     for person in m.people:
         if person.adopted:

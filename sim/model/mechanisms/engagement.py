@@ -16,13 +16,20 @@ Draws: ``reach`` (slot = staff row).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
 from .. import streams
 from ..jit import inline_kernel, kernel
-from ..layout import Mechanism, derived, per_role, switch
+from ..layout import Declaration, Mechanism, derived, per_role, switch
 from ..params import STANCES, weekly_prob
+from ..types import Bools, Floats, Int8s, Keys
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 #: The resistance rule's parameters (role and union), shared with adoption (7.8), which declares them too.
-RESISTANCE_PARAMS = {
+RESISTANCE_PARAMS: dict[str, Declaration] = {
     "resistance": per_role("staff.resistance_clinical", "staff.resistance_managerial", "staff.resistance_support"),
     "union_stance": derived(lambda sc, w: STANCES[sc["staff.union_stance"]], "partner 1, neutral 0, excluded -1"),
     "union_amplification": "staff.union_amplification",
@@ -44,7 +51,7 @@ P, D = MECHANISM.P, MECHANISM.D
 
 
 @inline_kernel
-def union_terms(e, rho, member, stance, ua, unions_on):
+def union_terms(e: float, rho: float, member: bool, stance: float, ua: float, unions_on: float) -> tuple[float, float]:
     """(engagement target, resistance) of a person: the unions' amplification for members (kernel form)."""
     if unions_on != 0.0 and member and stance != 0.0:
         if stance > 0.0:
@@ -53,7 +60,7 @@ def union_terms(e, rho, member, stance, ua, unions_on):
     return e, rho
 
 
-def union_terms_reference(e: float, rho: float, member: bool, v) -> tuple[float, float]:
+def union_terms_reference(e: float, rho: float, member: bool, v: SimpleNamespace) -> tuple[float, float]:
     """The same rule for one person, for the reference engine (``v``: a submodel's values)."""
     if v.unions_on and member and v.union_stance != 0:
         u = v.union_amplification
@@ -64,7 +71,7 @@ def union_terms_reference(e: float, rho: float, member: bool, v) -> tuple[float,
 
 
 @kernel
-def step(t, p, keys, role, union, tl):
+def step(t: int, p: Floats, keys: Keys, role: Int8s, union: Bools, tl: Floats) -> None:
     h = streams.week_key(keys[D.reach], t)
     e = p[P.engagement_authenticity]
     for i in range(role.size):
@@ -76,7 +83,7 @@ def step(t, p, keys, role, union, tl):
             tl[i] = x + p[P.engagement_influence] * (1.0 - rho) * (target - x)
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     v = m.values(MECHANISM)
     for person in m.people:
         if m.uniform(MECHANISM, "reach", t, person.index) < v.reach_prob:

@@ -9,14 +9,22 @@ Each week ``fatigue += fatigue_rate L (1 - fatigue) - recovery_rate (1 - L) fati
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ...scenario import Scenario
 from ..jit import kernel
 from ..layout import Mechanism, derived
+from ..params import World
+from ..types import Floats
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 
-def load(sc, world=None) -> float:
+def load(sc: Scenario, world: World | None = None) -> float:
     """The load of the simultaneous changes, in [0, 1)."""
     demand = sc["initiative.simultaneous_changes"] * sc["initiative.method_difficulty"]
-    return demand / (demand + sc["initiative.change_capacity"])
+    return float(demand / (demand + sc["initiative.change_capacity"]))
 
 
 MECHANISM = Mechanism(
@@ -31,14 +39,14 @@ P = MECHANISM.P
 
 
 @kernel
-def step(p, fatigue):
+def step(p: Floats, fatigue: Floats) -> None:
     L = p[P.load]
     for i in range(fatigue.size):
         f = fatigue[i]
         fatigue[i] = f + p[P.fatigue_rate] * L * (1.0 - f) - p[P.recovery_rate] * (1.0 - L) * f
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     v = m.values(MECHANISM)
     for person in m.people:
         f = person.fatigue

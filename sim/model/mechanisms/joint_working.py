@@ -43,20 +43,26 @@ Draws: per tie (slot = the pair ``u n + v``, so a tie keeps its numbers whatever
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
+from ...scenario import Scenario
 from .. import streams
 from ..jit import inline_kernel, kernel
 from ..layout import Event, Mechanism, choice, derived, emit, lane_sum, org_sum, running_sum
 from ..params import ROLE_MANAGERIAL, SCOPES, logit, weekly_prob
 from ..state import W
+from ..types import Bools, Floats, Int8s, Ints, Keys
 from .competition import competition, takeover_a
 
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
-def context_logit(sc) -> float:
+
+def context_logit(sc: Scenario) -> float:
     """The part of an encounter's success log-odds that is the same for every encounter."""
-    return (
+    return float(
         logit(sc["partnership.base_success"])
         - sc["partnership.success_competition_weight"] * competition(sc)
         + sc["partnership.success_alignment_weight"] * (sc["system.regulatory_alignment"] - 0.5)
@@ -64,7 +70,7 @@ def context_logit(sc) -> float:
     )
 
 
-def tie_meet_prob(sc) -> float:
+def tie_meet_prob(sc: Scenario) -> float:
     """Weekly chance that the pair of a cross-organisation tie meets (in special measures)."""
     return weekly_prob(sc["partnership.meetings_per_year"] * sc["system.geographic_proximity"])
 
@@ -73,7 +79,7 @@ CONTACT_RULES = {"asymmetric": 0, "allport": 1}
 ALLPORT = CONTACT_RULES["allport"]
 
 
-def allport_base(sc) -> float:
+def allport_base(sc: Scenario) -> float:
     """The part of the allport rule's log-odds common to every encounter."""
     return logit(sc["partnership.base_success"])
 
@@ -116,7 +122,11 @@ MECHANISM = Mechanism(
 P, D, C, E = MECHANISM.P, MECHANISM.D, MECHANISM.C, MECHANISM.E
 
 
-def may_bridge(scope, role):
+@overload
+def may_bridge(scope: float, role: int) -> bool: ...
+@overload
+def may_bridge(scope: float, role: Int8s) -> Bools: ...
+def may_bridge(scope: float, role: int | Int8s) -> bool | Bools:
     """Whether someone in ``role`` may hold a cross-organisation tie under ``bridge_scope`` (its code:
     0 wide, 1 managers, 2 leaders only). Works on numbers and on numpy arrays; compiled for the kernel."""
     return (scope == 0) | ((scope == 1) & (role == ROLE_MANAGERIAL))
@@ -126,28 +136,53 @@ may_bridge_kernel = inline_kernel(may_bridge)
 
 
 @inline_kernel
-def logistic(z):
+def logistic(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
 @inline_kernel
-def trust_update(x, S, F, gain, loss):
+def trust_update(x: float, S: int, F: int, gain: float, loss: float) -> float:
     """Trust after ``F`` failures then ``S`` successes (asymmetric: a loss takes a share of trust, a gain a
     share of distrust)."""
-    return 1.0 - (1.0 - x * (1.0 - loss) ** float(F)) * (1.0 - gain) ** float(S)
+    trust: float = 1.0 - (1.0 - x * (1.0 - loss) ** float(F)) * (1.0 - gain) ** float(S)  # (** is Any to mypy)
+    return trust
 
 
 @inline_kernel
-def scaled_prob(p_week, scale):
+def scaled_prob(p_week: float, scale: float) -> float:
     """The weekly chance of an event whose yearly rate is scaled by ``scale`` (``p = 1 - exp(-rate/52)``)."""
     if scale == 1.0:
         return p_week
-    return 1.0 - (1.0 - p_week) ** scale
+    prob: float = 1.0 - (1.0 - p_week) ** scale
+    return prob
 
 
 @kernel
-def step(t, n_a, p, keys, counts, ev, n_ev, org, role, culture, tp, tl, fatigue, present, l_org, l_commit, l_rel, inc_ptr,
-         nbr, x_u, x_v, x_w, world):  # fmt: skip
+def step(
+    t: int,
+    n_a: int,
+    p: Floats,
+    keys: Keys,
+    counts: Ints,
+    ev: Floats,
+    n_ev: Ints,
+    org: Int8s,
+    role: Int8s,
+    culture: Floats,
+    tp: Floats,
+    tl: Floats,
+    fatigue: Floats,
+    present: Bools,
+    l_org: Int8s,
+    l_commit: Floats,
+    l_rel: Floats,
+    inc_ptr: Ints,
+    nbr: Ints,
+    x_u: Ints,
+    x_v: Ints,
+    x_w: Floats,
+    world: Floats,
+) -> tuple[Ints, Ints, Floats]:
     n = org.size
     gain = p[P.trust_gain]
     loss = p[P.trust_loss]
@@ -295,10 +330,11 @@ def _logistic(z: float) -> float:
 
 
 def _trust_update(x: float, S: int, F: int, gain: float, loss: float) -> float:
-    return 1.0 - (1.0 - x * (1.0 - loss) ** float(F)) * (1.0 - gain) ** float(S)
+    trust: float = 1.0 - (1.0 - x * (1.0 - loss) ** float(F)) * (1.0 - gain) ** float(S)
+    return trust
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     """Boards, then every tie in turn (tallying each person's successes and failures), then the ties."""
     v = m.values(MECHANISM)
     people = m.people

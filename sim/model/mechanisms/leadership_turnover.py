@@ -30,16 +30,24 @@ Draws (slot = seat): ``leave``, ``appoint``, ``commitment`` (standard normal), `
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+from ...scenario import Scenario
 from .. import streams
 from ..jit import inline_kernel, kernel
-from ..layout import BOOL, INT, Event, Mechanism, choice, derived, emit, per_org, running_sum
-from ..params import weekly_prob
+from ..layout import BOOL, INT, Declaration, Event, Mechanism, choice, derived, emit, per_org, running_sum
+from ..params import World, weekly_prob
+from ..types import Bools, Floats, Int8s, Ints, Keys
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 SUCCESSION = {"fresh": 0, "inherited": 1, "insider_outsider": 2}
 INHERITED, INSIDER_OUTSIDER = SUCCESSION["inherited"], SUCCESSION["insider_outsider"]
 
 #: The succession rule's parameters; the regulator (7.14) replaces executives by the same rule and declares them.
-SUCCESSION_PARAMS = {
+SUCCESSION_PARAMS: dict[str, Declaration] = {
     "succession": choice("leadership.succession", SUCCESSION),
     "insider_share": "leadership.insider_share",
     "commitment": per_org("leadership.commitment_a", "leadership.commitment_b"),
@@ -50,8 +58,8 @@ SUCCESSION_PARAMS = {
 }
 
 
-def _appoint_prob(sc, world) -> float:
-    weeks = sc["leadership.interim_weeks"]
+def _appoint_prob(sc: Scenario, world: World) -> float:
+    weeks: float = sc["leadership.interim_weeks"]
     return 1.0 if weeks <= 0 else min(1.0, 1.0 / weeks)
 
 
@@ -72,13 +80,21 @@ P, D, E = MECHANISM.P, MECHANISM.D, MECHANISM.E
 
 
 @inline_kernel
-def inherits(rule, insider_share, u):
+def inherits(rule: float, insider_share: float, u: float) -> bool:
     """Whether a successor brings the board's current commitment (the succession rule)."""
     return rule == INHERITED or (rule == INSIDER_OUTSIDER and u < insider_share)
 
 
 @inline_kernel
-def successor_commitment(inherit, permanent, board_mean, commitment_o, interim_commitment, sd, z):
+def successor_commitment(
+    inherit: bool,
+    permanent: bool,
+    board_mean: float,
+    commitment_o: float,
+    interim_commitment: float,
+    sd: float,
+    z: float,
+) -> float:
     """Commitment of a newcomer to a seat: permanent appointees vary around their base, interims do not."""
     base = board_mean if inherit else (commitment_o if permanent else interim_commitment)
     if not permanent:
@@ -87,7 +103,7 @@ def successor_commitment(inherit, permanent, board_mean, commitment_o, interim_c
 
 
 @inline_kernel
-def board_means(l_org, l_commit):
+def board_means(l_org: Int8s, l_commit: Floats) -> tuple[float, float]:
     """Mean commitment of A's and of B's seats (seats of A come first)."""
     k = l_org.size // 2
     a = 0.0
@@ -100,7 +116,21 @@ def board_means(l_org, l_commit):
 
 
 @kernel
-def step(t, p, keys, ev, n_ev, org, tl, l_org, l_seat, l_commit, l_vacant, l_tenure, l_rel):
+def step(
+    t: int,
+    p: Floats,
+    keys: Keys,
+    ev: Floats,
+    n_ev: Ints,
+    org: Int8s,
+    tl: Floats,
+    l_org: Int8s,
+    l_seat: Ints,
+    l_commit: Floats,
+    l_vacant: Bools,
+    l_tenure: Ints,
+    l_rel: Floats,
+) -> None:
     h_leave = streams.week_key(keys[D.leave], t)
     h_appoint = streams.week_key(keys[D.appoint], t)
     h_commit = streams.week_key(keys[D.commitment], t)
@@ -141,16 +171,18 @@ def step(t, p, keys, ev, n_ev, org, tl, l_org, l_seat, l_commit, l_vacant, l_ten
             tl[i] = tl[i] * (factor_a if org[i] == 0 else factor_b)
 
 
-def inherits_reference(v, u: float) -> bool:
-    return v.succession == INHERITED or (v.succession == INSIDER_OUTSIDER and u < v.insider_share)
+def inherits_reference(v: SimpleNamespace, u: float) -> bool:
+    return bool(v.succession == INHERITED or (v.succession == INSIDER_OUTSIDER and u < v.insider_share))
 
 
-def successor_commitment_reference(v, inherit: bool, permanent: bool, board_mean: float, org: int, z: float) -> float:
+def successor_commitment_reference(
+    v: SimpleNamespace, inherit: bool, permanent: bool, board_mean: float, org: int, z: float
+) -> float:
     base = board_mean if inherit else (v.commitment[org] if permanent else v.interim_commitment)
     return base if not permanent else min(1.0, max(0.0, base + v.commitment_sd * z))
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     """One executive at a time."""
     v = m.values(MECHANISM)
     immediate = v.appoint_prob >= 1.0
@@ -189,12 +221,14 @@ def reference(m, t) -> None:
 TIMELINE_SITES = ("commitment", "insider")
 
 
-def replacement_commitment(v, org: int, board_mean: float, u_insider: float, z: float, interim: bool) -> float:
+def replacement_commitment(
+    v: SimpleNamespace, org: int, board_mean: float, u_insider: float, z: float, interim: bool
+) -> float:
     """What a successor put in by a timeline action brings (the succession rule, as for any newcomer)."""
     inherit = inherits_reference(v, u_insider)
     return successor_commitment_reference(v, inherit, not interim, board_mean, org, z)
 
 
-def departure_factor(v, seat: int) -> float:
+def departure_factor(v: SimpleNamespace, seat: int) -> float:
     """The factor on the org's staff trust in leadership when the executive in ``seat`` goes."""
-    return 1.0 - v.departure_shock * (v.ceo_multiplier if seat == 0 else 1.0)
+    return float(1.0 - v.departure_shock * (v.ceo_multiplier if seat == 0 else 1.0))

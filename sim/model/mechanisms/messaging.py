@@ -18,10 +18,15 @@ Draws: ``noise`` (standard normal, slot = organisation), ``hear`` (slot = staff 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .. import streams
 from ..jit import kernel
 from ..layout import FLOAT, INT, Event, Mechanism, emit, per_org, running_sum
+from ..types import Bools, Floats, Int8s, Ints, Keys
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 MECHANISM = Mechanism(
     "messaging",
@@ -43,7 +48,21 @@ P, D, OUT, G, E = MECHANISM.P, MECHANISM.D, MECHANISM.OUT, MECHANISM.G, MECHANIS
 
 
 @kernel
-def step(t, p, keys, out, memory, ev, n_ev, org, tl, tp, l_org, l_commit, l_vacant):
+def step(
+    t: int,
+    p: Floats,
+    keys: Keys,
+    out: Floats,
+    memory: Floats,
+    ev: Floats,
+    n_ev: Ints,
+    org: Int8s,
+    tl: Floats,
+    tp: Floats,
+    l_org: Int8s,
+    l_commit: Floats,
+    l_vacant: Bools,
+) -> None:
     k_seats = l_org.size // 2
     stance_a = 0.0
     stance_b = 0.0
@@ -86,7 +105,7 @@ def step(t, p, keys, out, memory, ev, n_ev, org, tl, tp, l_org, l_commit, l_vaca
             tp[i] = y + r * (mo - y)
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     """The two boards' messages, then each member of staff who hears theirs."""
     v = m.values(MECHANISM)
     stance, vis = [], []

@@ -26,11 +26,17 @@ Draws: ``priority`` (slot = work tie), ``priority_cross`` (slot = the cross tie'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import streams
 from ..jit import inline_kernel, kernel
 from ..layout import Mechanism, choice
+from ..types import Floats, Int8s, Ints, Keys
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 MIXING = {"network": 0, "well_mixed": 1}
 WELL_MIXED = MIXING["well_mixed"]
@@ -50,7 +56,7 @@ P, D, C = MECHANISM.P, MECHANISM.D, MECHANISM.C
 
 
 @inline_kernel
-def _meet(p, org, culture, tp, i, j):
+def _meet(p: Floats, org: Int8s, culture: Floats, tp: Floats, i: int, j: int) -> int:
     """The bounded-confidence update of one pair (and extended contact for colleagues); returns 1 if they were
     close enough to influence each other's culture."""
     same = org[i] == org[j]
@@ -73,7 +79,19 @@ def _meet(p, org, culture, tp, i, j):
 
 
 @kernel
-def step(t, p, keys, counts, org, culture, tp, e_u, e_v, x_u, x_v):
+def step(
+    t: int,
+    p: Floats,
+    keys: Keys,
+    counts: Ints,
+    org: Int8s,
+    culture: Floats,
+    tp: Floats,
+    e_u: Ints,
+    e_v: Ints,
+    x_u: Ints,
+    x_v: Ints,
+) -> None:
     n = org.size
     close = 0
     if p[P.mixing] == WELL_MIXED:
@@ -114,7 +132,7 @@ def step(t, p, keys, counts, org, culture, tp, e_u, e_v, x_u, x_v):
     counts[C.influence_pairs] += close
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     """Pairs by the same random matching, then the Deffuant-Weisbuch rule pair by pair."""
     v = m.values(MECHANISM)
     people = m.people

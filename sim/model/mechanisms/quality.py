@@ -21,9 +21,16 @@ No randomness.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
 from ..jit import inline_kernel, kernel
 from ..layout import Mechanism, lane_sum, org_count, org_sum
 from ..state import W
+from ..types import Bools, Floats, Int8s
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 MECHANISM = Mechanism(
     "quality",
@@ -45,36 +52,49 @@ MECHANISM = Mechanism(
 P = MECHANISM.P
 
 
-def supported(v, adoption: float, culture: float, leadership: float, staffing: float) -> float:
+def supported(v: SimpleNamespace, adoption: float, culture: float, leadership: float, staffing: float) -> float:
     """``S_o``: the weighted mean of the components (0 when every weight is 0). ``v``: the values by name."""
     total = v.weight_adoption + v.weight_culture + v.weight_leadership + v.weight_staffing
     if total <= 0.0:
         return 0.0
     aligned = (1.0 - v.alignment_share) + v.alignment_share * v.regulatory_alignment
-    return (
+    s: float = (
         v.weight_adoption * adoption * aligned
         + v.weight_culture * culture
         + v.weight_leadership * leadership
         + v.weight_staffing * staffing
     ) / total
+    return s
 
 
 @inline_kernel
-def supported_kernel(p, adoption, culture, leadership, staffing):
+def supported_kernel(p: Floats, adoption: float, culture: float, leadership: float, staffing: float) -> float:
     total = p[P.weight_adoption] + p[P.weight_culture] + p[P.weight_leadership] + p[P.weight_staffing]
     if total <= 0.0:
         return 0.0
     aligned = (1.0 - p[P.alignment_share]) + p[P.alignment_share] * p[P.regulatory_alignment]
-    return (
+    s: float = (
         p[P.weight_adoption] * adoption * aligned
         + p[P.weight_culture] * culture
         + p[P.weight_leadership] * leadership
         + p[P.weight_staffing] * staffing
     ) / total
+    return s
 
 
 @kernel
-def step(n_a, p, org, culture, fatigue, adopted, present, l_org, l_vacant, world):
+def step(
+    n_a: int,
+    p: Floats,
+    org: Int8s,
+    culture: Floats,
+    fatigue: Floats,
+    adopted: Bools,
+    present: Bools,
+    l_org: Int8s,
+    l_vacant: Bools,
+    world: Floats,
+) -> None:
     n = org.size
     k = l_org.size // 2
     for o in range(2):
@@ -99,7 +119,7 @@ def step(n_a, p, org, culture, fatigue, adopted, present, l_org, l_vacant, world
         world[q] = min(max(world[q] + (target - world[q]) / p[P.quality_weeks], 0.0), 1.0)
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     v = m.values(MECHANISM)
     seats = len(m.leaders) // 2
     for o, name in ((0, "quality_a"), (1, "quality_b")):

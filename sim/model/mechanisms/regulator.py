@@ -29,10 +29,13 @@ Draws: ``judgement`` (standard normal, slot 0: at most one inspection a week), a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import streams
 from ..jit import kernel
 from ..layout import BOOL, FLOAT, INT, Event, Mechanism, emit, running_sum
 from ..state import W
+from ..types import Bools, Floats, Int8s, Ints, Keys
 from .leadership_turnover import (
     SUCCESSION_PARAMS,
     board_means,
@@ -41,6 +44,9 @@ from .leadership_turnover import (
     successor_commitment,
     successor_commitment_reference,
 )
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 MECHANISM = Mechanism(
     "regulator",
@@ -71,7 +77,22 @@ P, D, E = MECHANISM.P, MECHANISM.D, MECHANISM.E
 
 
 @kernel
-def step(t, p, keys, ev, n_ev, org, tl, l_org, l_seat, l_commit, l_vacant, l_tenure, l_rel, world):
+def step(
+    t: int,
+    p: Floats,
+    keys: Keys,
+    ev: Floats,
+    n_ev: Ints,
+    org: Int8s,
+    tl: Floats,
+    l_org: Int8s,
+    l_seat: Ints,
+    l_commit: Floats,
+    l_vacant: Bools,
+    l_tenure: Ints,
+    l_rel: Floats,
+    world: Floats,
+) -> None:
     if t < world[W.next_inspection]:
         return
     judged = world[W.quality_a] + p[P.inspection_noise] * streams.normal(streams.week_key(keys[D.judgement], t), 0)
@@ -121,7 +142,7 @@ def step(t, p, keys, ev, n_ev, org, tl, l_org, l_seat, l_commit, l_vacant, l_ten
         emit(ev, n_ev, E.partnership_ended_by_regulator, -1, world[W.escalations], 0.0)
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     v = m.values(MECHANISM)
     if t < m.world_value("next_inspection"):
         return

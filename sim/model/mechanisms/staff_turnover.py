@@ -26,6 +26,7 @@ stream per attitude for what a newcomer brings (``newcomer.<attitude>``).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,10 @@ from .. import streams
 from ..jit import kernel
 from ..layout import Mechanism, derived, lane_sum, org_count, org_sum
 from ..params import WEEKS_PER_YEAR, target_headcount
+from ..types import Bools, Floats, Int8s, Ints, Keys
+
+if TYPE_CHECKING:
+    from ..reference import ReferenceEngine
 
 MECHANISM = Mechanism(
     "staff_turnover",
@@ -60,26 +65,26 @@ NEWCOMER_SITE = "newcomer.{}"
 
 @kernel
 def step(
-    t,
-    n_a,
-    p,
-    keys,
-    counts,
-    newcomer_spec,
-    newcomer_keys,
-    staff,
-    culture,
-    tl,
-    fatigue,
-    org,
-    union,
-    tenure,
-    adopted,
-    present,
-    x_u,
-    x_v,
-    x_w,
-):
+    t: int,
+    n_a: int,
+    p: Floats,
+    keys: Keys,
+    counts: Ints,
+    newcomer_spec: Floats,
+    newcomer_keys: Keys,
+    staff: Floats,
+    culture: Floats,
+    tl: Floats,
+    fatigue: Floats,
+    org: Int8s,
+    union: Bools,
+    tenure: Ints,
+    adopted: Bools,
+    present: Bools,
+    x_u: Ints,
+    x_v: Ints,
+    x_w: Floats,
+) -> tuple[Ints, Ints, Floats]:
     n = org.size
     h_leave = streams.week_key(keys[D.leave], t)
     # socialisation targets: each organisation's mean culture over the staff in post, before anyone leaves
@@ -164,7 +169,7 @@ def step(
     return new_u, new_v, new_w
 
 
-def reference(m, t) -> None:
+def reference(m: ReferenceEngine, t: int) -> None:
     """Leaving and socialisation person by person, then hiring post by post."""
     v = m.values(MECHANISM)
     people = m.people
@@ -189,7 +194,9 @@ def reference(m, t) -> None:
     else:
         for p in leavers:
             p.present = False
-        target = target_headcount(m.world.headcount0, m.world.growth_week, t)
+        headcount0 = m.world.headcount0
+        assert headcount0 is not None  # p[P.growing] is 1 exactly when the world has headcounts
+        target = target_headcount(headcount0, m.world.growth_week, t)
         hired = []
         for o in (0, 1):
             short = int(target[o]) - sum(1 for p in people if p.org == o and p.present)
