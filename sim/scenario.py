@@ -423,6 +423,8 @@ def check_value(source: str, key: str, value: Any) -> Any:
         if section in SECTIONS:
             names = [p.name for p in PARAMS if p.section == section]
             hint = did_you_mean(key.split(".", 1)[1] if "." in key else "", names)
+            if key.endswith(".base"):
+                hint = " (a `base = ...` line goes at the top of the file, before any [section])"
             raise ScenarioError(source, key, f"unknown parameter{hint}; `buddysim params` lists them")
         raise ScenarioError(
             source, str(key), f"unknown parameter{did_you_mean(str(key), PARAM_BY_KEY)}; `buddysim params` lists them"
@@ -533,10 +535,10 @@ def _flatten(source: str, doc: Mapping[str, Any]) -> dict[str, Any]:
                 source,
                 section,
                 "unknown section"
-                + did_you_mean(section, (*SECTIONS, "timeline"))
+                + did_you_mean(section, (*SECTIONS, "timeline", "base"))
                 + "; sections are "
                 + ", ".join(SECTIONS)
-                + " (and [[timeline]] entries)",
+                + " (and a top-level base = ..., [[timeline]] entries)",
             )
         if not isinstance(body, dict):
             raise ScenarioError(source, section, f"expected a table [{section}], got {_show(body)}")

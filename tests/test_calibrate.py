@@ -244,6 +244,9 @@ def test_bundled_calibration_file_loads():
     names = [p.name for p in cal.patterns]
     assert {"time_to_exit_2013", "mean_time_in_regime", "staff_turnover", "failure_as_common_as_success"} <= set(names)
     assert all(p.source for p in cal.patterns)
+    # the briefing's claims are tests, never targets: a pattern taken from it is reported, not fitted
+    from_briefing = [p for p in cal.patterns if "briefing" in p.source.lower()]
+    assert from_briefing and all(p.use == "check" for p in from_briefing)
     # every combination of the succession and contact rules is one model of the model selection
     assert len(cal.alternatives) == 3 * 2 and cal.settings.population >= 20
     assert {"leadership.succession", "partnership.contact_rule"} == {k for a in cal.alternatives for k in a}

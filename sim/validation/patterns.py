@@ -619,7 +619,9 @@ REGISTRY: dict[str, Pattern] = {
             "failure_as_common_as_success",
             "For every successful buddying partnership there has equally been failure",
             "The briefing (/work/shared/briefing.md). A qualitative statement: read as a share of failures among "
-            "decided partnerships of 0.5, sd 0.15 (a judgement)",
+            "decided partnerships of 0.5, sd 0.15 (a judgement). The briefing's claims are tests, not targets, "
+            "so it is a check: the calibration does not pull the model towards it",
+            use="check",
             first="failed",
             second="bedded_in",
             value_=0.5,
