@@ -369,12 +369,15 @@ def _describe_many(summary: dict) -> list[str]:
         lines.append(
             f"Time to each outcome (Kaplan-Meier over all {n} runs, censored at week {summary['steps']}; 95% intervals):"
         )
+        from .analysis.survival import phrase
+
+        width = max(len(phrase(kind)) for kind in summary["survival"])
         for kind, s in summary["survival"].items():
-            lines.append("  " + _describe_survival(kind, s))
+            lines.append("  " + _describe_survival(kind, s, width))
     return lines
 
 
-def _describe_survival(kind: str, s: dict) -> str:
+def _describe_survival(kind: str, s: dict, width: int = 14) -> str:
     from .analysis.survival import phrase
 
     if s["median_week"] is None:
@@ -385,7 +388,7 @@ def _describe_survival(kind: str, s: dict) -> str:
     years = "; ".join(
         f"{v['share']:.0%} by year {y} [{v['ci95'][0]:.0%}-{v['ci95'][1]:.0%}]" for y, v in s["by_year"].items()
     )
-    return f"{phrase(kind):14s} {s['events']:4d} of {s['runs']} runs; {median}" + (f"; {years}" if years else "")
+    return f"{phrase(kind):{width}s} {s['events']:4d} of {s['runs']} runs; {median}" + (f"; {years}" if years else "")
 
 
 def cmd_run(args) -> int:

@@ -795,3 +795,34 @@ def describe(entries: Sequence[TimelineEntry]) -> list[str]:
         often = f", again at most every {e.min_gap} week(s)" if e.repeat else ", once"
         lines.append(f"timeline[{e.index}]: {e.trigger}{often}: {e.action.label}")
     return lines
+
+
+# --- what a timeline did in runs (for figures and the UI) ------------------------------------------------
+@dataclass(frozen=True)
+class Mark:
+    """One timeline action drawn on a figure: the week it fired, its label and in how many of the runs."""
+
+    week: int
+    label: str
+    runs: int
+
+
+def marks(firings: Iterable[tuple[int, int, str]]) -> list[Mark]:
+    """The marks to draw for ``firings`` (replication, week, label) of a scenario's timeline: one per label and
+    week, counting the runs in which it fired then (an ``at`` action fires in every run at the same week; a
+    ``when`` action at the weeks its condition held in each run). Sorted by week, then label."""
+    runs: dict[tuple[int, str], set[int]] = {}
+    for replication, week, label in firings:
+        runs.setdefault((int(week), str(label)), set()).add(int(replication))
+    return [Mark(w, label, len(r)) for (w, label), r in sorted(runs.items())]
+
+
+def firings(events: Iterable[tuple[int, dict]]) -> list[tuple[int, int, str]]:
+    """(replication, week, label) of every timeline event among ``events`` (replication, event dict): the
+    label the entry was given, or its action and entry number."""
+    out = []
+    for replication, e in events:
+        if e.get("kind") == "timeline":
+            label = e.get("label") or f"{e.get('action', 'action')} (entry {e.get('entry', '?')})"
+            out.append((int(replication), int(e["step"]), str(label)))
+    return out

@@ -315,3 +315,67 @@ def test_validate_checks_every_file_and_reports_each(tmp_path, capsys):
     for name in ("deep.toml", "long.toml", "float.toml", "badexp.toml"):
         assert name in err, err
     assert "4 of 6 files have errors" in err and "Traceback" not in err
+
+
+# --- scenarios built on another (base = ...) -----------------------------------------------------------------
+def test_every_bundled_scenario_builds_on_the_baseline_and_states_only_what_differs():
+    baseline = load_scenario("baseline")
+    for f in BUNDLED:
+        if f.stem == "baseline":
+            continue
+        sc = load_scenario(f)
+        own = scenario_from_toml(f.read_text().replace('base = "baseline"', ""), source=str(f))
+        changed = {k for k in dict(own) if own[k] != Scenario()[k]}
+        assert changed or sc.timeline, f"{f.name} changes nothing"
+        for key in PARAMS:
+            k = key.key
+            assert sc[k] == (own[k] if k in changed else baseline[k]), (f.name, k)
+
+
+def test_a_file_builds_on_another_file_and_overrides_it(tmp_path):
+    (tmp_path / "parent.toml").write_text("[system]\ncompetition = 0.8\nplace_identity = 0.1\n")
+    (tmp_path / "sub").mkdir()
+    child = tmp_path / "sub" / "child.toml"
+    child.write_text('base = "../parent.toml"\n[system]\ncompetition = 0.2\n')
+    sc = load_scenario(child)
+    assert sc["system.competition"] == 0.2 and sc["system.place_identity"] == 0.1
+    grandchild = tmp_path / "g.toml"
+    grandchild.write_text('base = "sub/child.toml"\n[run]\nsteps = 20\n')
+    g = load_scenario(grandchild)
+    assert (g["system.competition"], g["system.place_identity"], g["run.steps"]) == (0.2, 0.1, 20)
+
+
+@pytest.mark.parametrize(
+    "files, fragment",
+    [
+        ({"a.toml": 'base = "a.toml"\n'}, "a loop of base scenarios"),
+        ({"a.toml": 'base = "b.toml"\n', "b.toml": 'base = "a.toml"\n'}, "a loop of base scenarios"),
+        ({"a.toml": 'base = "baseline_typo"\n'}, "no bundled scenario of that name and no such file"),
+        ({"a.toml": "base = 3\n"}, "expected the name of a bundled scenario or the path of a scenario file"),
+        ({"a.toml": '[run]\nbase = "baseline"\n'}, "goes at the top of the file"),
+        ({"a.toml": 'base = "b.toml"\n', "b.toml": "[system]\ncompetition = 7\n"}, "system.competition"),
+        (
+            {
+                "a.toml": 'base = "b.toml"\n',
+                "b.toml": '[[timeline]]\nat = 5\naction = "buddy_withdraws"\n',
+            },
+            "they are not inherited",
+        ),
+    ],
+)
+def test_bad_bases_are_clear_errors(tmp_path, files, fragment):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ScenarioError, match=fragment) as info:
+        load_scenario(tmp_path / "a.toml")
+    assert "a.toml" in str(info.value) or "b.toml" in str(info.value)
+
+
+def test_a_chain_of_bases_has_a_limit(tmp_path):
+    from sim.scenario import MAX_BASE_DEPTH
+
+    for i in range(MAX_BASE_DEPTH + 2):
+        (tmp_path / f"s{i}.toml").write_text(f'base = "s{i + 1}.toml"\n' if i <= MAX_BASE_DEPTH else "")
+    with pytest.raises(ScenarioError, match="built on one another"):
+        load_scenario(tmp_path / "s0.toml")
+    assert load_scenario(tmp_path / f"s{2}.toml")["run.steps"] == Scenario()["run.steps"]

@@ -100,3 +100,52 @@ def test_every_parameter_a_timeline_may_change_is_read_during_the_run():
         engine.set_scenario(sim.config)
     assert unread == [], f"read only when the run starts, yet allowed in a timeline: {unread}"
     assert declarations()  # the submodels were loaded
+
+
+# --- what a timeline did, on the figures and the page ---------------------------------------------------------
+def test_marks_count_the_runs_each_firing_happened_in():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from sim.timeline import firings, marks
+
+    @given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 60), st.sampled_from(["x", "y"])), max_size=40))
+    def check(fired):
+        got = marks(fired)
+        assert [(m.week, m.label) for m in got] == sorted({(w, label) for _, w, label in fired})
+        for m in got:
+            assert m.runs == len({r for r, w, label in fired if (w, label) == (m.week, m.label)})
+
+    check()
+    events = [
+        (0, {"step": 26, "kind": "timeline", "action": "replace_leader", "entry": 0, "label": "new CEO"}),
+        (0, {"step": 30, "kind": "departure", "org": "A"}),
+        (1, {"step": 26, "kind": "timeline", "action": "replace_leader", "entry": 0, "label": None}),
+    ]
+    assert firings(events) == [(0, 26, "new CEO"), (1, 26, "replace_leader (entry 0)")]
+
+
+def test_a_timeline_scenario_shows_its_actions_in_the_run_folder_the_comparison_and_the_page(tmp_path, cli):
+    from sim.analysis.compare import sample_from_folder
+    from sim.ui.draw import chart_geometry, charts_overlay
+    from sim.ui.view import Series, Structure, snapshot
+
+    code, out, err = cli("run", "new_chief_executive_at_six_months", "-r", "3", "--steps", "40", "--out", tmp_path)
+    assert code == 0, err
+    events = pd.read_csv(tmp_path / "events.csv")
+    fired = events[events["kind"] == "timeline"]
+    assert sorted(fired["replication"]) == [0, 1, 2] and set(fired["step"]) == {26}
+    sample = sample_from_folder(tmp_path)
+    assert sample.timeline == [(r, 26, "A's chief executive replaced") for r in range(3)]
+    assert (tmp_path / "trajectories.png").stat().st_size > 0
+
+    from sim import load_scenario
+    from sim.model.model import BuddyingModel
+
+    model = BuddyingModel(load_scenario("new_chief_executive_at_six_months").replace({"run.steps": 40}), seed=1)
+    for _ in range(30):
+        model.step()
+    view = snapshot(model, Series(), Structure.of(model))
+    geo = chart_geometry(800, 400, 14, ["partner_trust", "adoption"], view.horizon, [view], model.scenario)
+    svg = charts_overlay([view], geo)
+    assert svg.count('class="timeline-mark"') == 2 and "week 26: A&#x27;s chief executive replaced" in svg

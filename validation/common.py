@@ -29,12 +29,20 @@ def stamp_inputs(folder: Path, key: dict) -> None:
     (folder / "inputs.json").write_text(json.dumps({**key, "model_sha256": model_code_digest()}, indent=2) + "\n")
 
 
-def runs_of(experiment: str, results: Path, workers: int | None, log=print) -> pd.DataFrame:
-    """Run ``validation/docking/<experiment>.toml`` into ``results/<experiment>`` (or reuse a complete run of
-    the same file, replications and model code) and return its runs table."""
-    exp = load_experiment(HERE / "docking" / f"{experiment}.toml")
+def runs_of(
+    experiment: str,
+    results: Path,
+    workers: int | None,
+    log=print,
+    path: Path | None = None,
+    extra_key: dict | None = None,
+) -> pd.DataFrame:
+    """Run ``validation/docking/<experiment>.toml`` (or ``path``) into ``results/<experiment>`` (or reuse a
+    complete run of the same file, replications, model code and ``extra_key``, e.g. the digest of a scenario it
+    builds on) and return its runs table."""
+    exp = load_experiment(path or HERE / "docking" / f"{experiment}.toml")
     out = results / experiment
-    key = {"experiment_sha256": exp.sha256, "replications": exp.replications}
+    key = {"experiment_sha256": exp.sha256, "replications": exp.replications, **(extra_key or {})}
     if out.exists() and not same_inputs(out, key):
         log(f"{out}: made by another version of {experiment}.toml or of the model; running it again")
         shutil.rmtree(out)

@@ -11,6 +11,7 @@ import pandas as pd
 from ..model.outcomes import BEDDED_IN, FAILED, OUTCOMES
 from ..run import run_replications
 from ..scenario import ScenarioError, load_scenario
+from ..timeline import firings as timeline_firings
 from . import runfolder, survival
 from .stats import bootstrap_ci, bootstrap_diff, newcombe_interval, quartiles, verdict, wilson_interval
 
@@ -45,6 +46,8 @@ class Sample:
     runs: pd.DataFrame
     series: pd.DataFrame | None
     source: str
+    #: (replication, week, label) of every timeline action that fired (sim.timeline.firings)
+    timeline: list[tuple[int, int, str]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -71,7 +74,8 @@ def sample_from_results(results, name: str, source: str) -> Sample:
         f = r.series.copy()
         f.insert(0, "replication", i)
         frames.append(f)
-    return Sample(name, pd.DataFrame(rows), pd.concat(frames, ignore_index=True), source)
+    timeline = timeline_firings((i, e) for i, r in enumerate(results) for e in r.events)
+    return Sample(name, pd.DataFrame(rows), pd.concat(frames, ignore_index=True), source, timeline)
 
 
 def sample_from_folder(folder: Path) -> Sample:
@@ -89,7 +93,17 @@ def sample_from_folder(folder: Path) -> Sample:
         for i, r in enumerate(summary["runs"])
     ]
     series = runfolder.read_series(folder)
-    return Sample(summary.get("scenario") or folder.name, pd.DataFrame(rows), series, str(folder))
+    events = runfolder.read_events(folder)
+    timeline = (
+        []
+        if events is None
+        else timeline_firings(
+            (int(r.replication), {"kind": r.kind, "step": int(r.step), **r.detail})
+            for r in events.itertuples()
+            if r.kind == "timeline"
+        )
+    )
+    return Sample(summary.get("scenario") or folder.name, pd.DataFrame(rows), series, str(folder), timeline)
 
 
 def load_samples(

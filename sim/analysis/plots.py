@@ -5,6 +5,7 @@ For analysts and policy audiences: titled, labelled, units, one palette for the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -14,6 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..timeline import Mark
+from ..timeline import marks as timeline_marks
 from .stats import wilson_interval
 
 #: One colour per organisation, used in every figure (and the UI).
@@ -32,6 +35,42 @@ PANELS = (
 )
 
 
+#: Colour of the timeline's marks (a scenario's ``[[timeline]]`` actions) in every figure and the UI.
+TIMELINE_COLOUR = "#444444"
+TIMELINE_DASHES = (0, (6, 2, 1, 2))  # dash-dot: not the dashed thresholds
+
+
+def draw_timeline(axes, marks: Sequence[Mark], n_runs: int, *, colour: str = TIMELINE_COLOUR, label_axis=None) -> None:
+    """Dash-dot vertical lines at the weeks timeline actions fired on every axis in ``axes``, more opaque the
+    more runs they fired in; each label written once, at its most common week, on ``label_axis`` (whose legend
+    gains a "timeline action" entry)."""
+    if not marks:
+        return
+    for ax in axes:
+        for j, m in enumerate(marks):
+            alpha = 0.25 + 0.65 * (m.runs / max(n_runs, 1))
+            legend = "timeline action" if ax is label_axis and j == 0 and colour == TIMELINE_COLOUR else None
+            ax.axvline(m.week, color=colour, ls=TIMELINE_DASHES, lw=1.3, alpha=alpha, zorder=1, label=legend)
+    if label_axis is None:
+        return
+    best: dict[str, Mark] = {}
+    for m in marks:
+        if m.label not in best or m.runs > best[m.label].runs:
+            best[m.label] = m
+    for i, m in enumerate(sorted(best.values(), key=lambda m: m.week)):
+        share = "" if m.runs >= n_runs else f" ({m.runs}/{n_runs} runs)"
+        label_axis.annotate(
+            _wrap(m.label + share, 28),
+            xy=(m.week, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -4 - 22 * (i % 3)),
+            textcoords="offset points",
+            fontsize=8,
+            color=colour,
+            va="top",
+        )
+
+
 def trajectories(
     series: pd.DataFrame,
     path: Path,
@@ -39,8 +78,10 @@ def trajectories(
     title: str,
     thresholds: dict,
     outcome_steps: list[tuple[str, int]] | None = None,
+    timeline: Sequence[Mark] = (),
 ) -> Path:
-    """Mean trajectory per organisation with a 10-90% band across replications."""
+    """Mean trajectory per organisation with a 10-90% band across replications, the weeks the runs were
+    decided and the weeks the scenario's timeline acted (dashed grey, labelled in the first panel)."""
     fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), sharex=True)
     # A fixed grid of fixed panels: set margins directly rather than by constrained layout, which takes
     # about 40% of the figure's time (every `buddysim run` draws this one; benchmarks/bench_cli.py).
@@ -82,6 +123,7 @@ def trajectories(
     for kind, step in outcome_steps or []:
         for ax in axes.flat:
             ax.axvline(step, color=OUTCOME_COLOURS[kind], alpha=0.25 if reps > 1 else 0.8, lw=1)
+    draw_timeline(list(axes.flat), timeline, reps, label_axis=axes.flat[0])
     axes.flat[0].legend(loc="lower left", fontsize=9)
     band = f" — mean of {reps} runs, band 10-90%" if reps > 1 else ""
     fig.suptitle(title + band, fontsize=14)
@@ -152,6 +194,8 @@ def comparison_figure(comp, path: Path | None = None):
             mean = g.mean()
             ax.plot(mean.index, mean.values, color=colour, lw=2, label=s.name)
             ax.fill_between(mean.index, g.quantile(0.1).values, g.quantile(0.9).values, color=colour, alpha=0.15, lw=0)
+        marks = timeline_marks(s.timeline)
+        draw_timeline(axes[:3], marks, s.n, colour=colour, label_axis=axes[0])
     for ax, m in zip(axes[:3], LABELS):
         ax.set_title(LABELS[m])
         ax.set_xlabel("week")

@@ -130,10 +130,18 @@ def write(out: Path, results: Sequence[RunResult], summary: dict, *, figures: bo
             "bed_in_adoption": sc["outcome.bed_in_adoption"],
             "fail_floor": sc["outcome.fail_floor"],
         }
+        from ..timeline import firings, marks
+
         decided = [(r.outcome, r.outcome_step) for r in results if r.outcome_step is not None]
+        timeline = marks(firings((i, e) for i, r in enumerate(results) for e in r.events))
         written.append(
             plots.trajectories(
-                series, out / TRAJECTORIES, title=f"Scenario: {sc.name}", thresholds=thresholds, outcome_steps=decided
+                series,
+                out / TRAJECTORIES,
+                title=f"Scenario: {sc.name}",
+                thresholds=thresholds,
+                outcome_steps=decided,
+                timeline=timeline,
             )
         )
         if len(results) > 1:

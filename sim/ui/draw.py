@@ -17,8 +17,9 @@ from html import escape
 
 import numpy as np
 
-from ..analysis.plots import ORG_COLOURS, ORG_LABELS
+from ..analysis.plots import ORG_COLOURS, ORG_LABELS, TIMELINE_COLOUR
 from ..model.metrics import COUNTERS
+from ..timeline import firings, marks
 from .explain import outcome_colour
 from .view import RunView, Structure
 
@@ -376,11 +377,25 @@ def _polyline(x: np.ndarray, y: np.ndarray) -> str:
 
 
 def charts_overlay(views: list[RunView], geo: ChartGeometry) -> str:
-    """The series of every run (A and B in their colours; the second run dashed) and the outcome weeks."""
+    """The series of every run (A and B in their colours; the second run dashed), the outcome weeks and the
+    weeks the scenario's timeline acted (grey dashes, labelled in the first panel, the label also on hover)."""
     parts = []
     for i, name in enumerate(geo.panels):
         _, top, _, h = geo.box(i)
         for k, view in enumerate(views):
+            for m in marks(firings((k, e) for e in view.events)):
+                x = float(geo.x(i, [m.week])[0])
+                label = escape(m.label)
+                parts.append(
+                    f'<path d="M{x:.1f} {top:.1f}V{top + h:.1f}" stroke="{TIMELINE_COLOUR}" stroke-width="1.5" '
+                    f'stroke-dasharray="6 2 1 2" stroke-opacity="0.85" class="timeline-mark"><title>week {m.week}: '
+                    f"{label}</title></path>"
+                )
+                if i == 0:
+                    parts.append(
+                        f'<text x="{x + 3:.1f}" y="{top + geo.font_px:.1f}" font-size="{0.8 * geo.font_px:.0f}" '
+                        f'fill="{TIMELINE_COLOUR}" class="timeline-label">{label}</text>'
+                    )
             if view.decided and view.outcome_step is not None:
                 x = float(geo.x(i, [view.outcome_step])[0])
                 parts.append(
