@@ -282,14 +282,18 @@ def dask_cluster(tmp_path):
         client.wait_for_workers(2, timeout=60)
         assert all(addr.startswith("tcp://127.0.0.1:") for addr in client.scheduler_info()["workers"])
     yield sched_file, workers
-    for p in procs:
-        if p.poll() is None:
-            p.terminate()
-    for p in procs:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    # Workers first, while their scheduler is still there to say goodbye to (a worker whose scheduler has
+    # gone waits out its reconnection timeout before it exits), then the scheduler.
+    for group in (workers, procs[:1]):
+        for p in group:
+            if p.poll() is None:
+                p.terminate()
+        for p in group:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 def test_dask_cluster_gives_identical_tables(tmp_path, dask_cluster, serial_reference):
