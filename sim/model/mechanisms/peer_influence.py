@@ -55,29 +55,6 @@ MECHANISM = Mechanism(
 P, D, C = MECHANISM.P, MECHANISM.D, MECHANISM.C
 
 
-@inline_kernel
-def _meet(p: Floats, org: Int8s, culture: Floats, tp: Floats, i: int, j: int) -> int:
-    """The bounded-confidence update of one pair (and extended contact for colleagues); returns 1 if they were
-    close enough to influence each other's culture."""
-    same = org[i] == org[j]
-    if same and p[P.extended_contact] != 0.0:
-        ti = tp[i]
-        tj = tp[j]
-        tp[i] = ti + p[P.extended_contact] * (tj - ti)
-        tp[j] = tj + p[P.extended_contact] * (ti - tj)
-    ci = culture[i]
-    cj = culture[j]
-    diff = cj - ci
-    if abs(diff) >= p[P.confidence_bound]:
-        return 0
-    wi = 1.0 if same else tp[i]
-    wj = 1.0 if same else tp[j]
-    mu = p[P.convergence]
-    culture[i] = ci + mu * wi * diff
-    culture[j] = cj - mu * wj * diff
-    return 1
-
-
 @kernel
 def step(
     t: int,
@@ -93,14 +70,47 @@ def step(
     x_v: Ints,
 ) -> None:
     n = org.size
-    close = 0
     if p[P.mixing] == WELL_MIXED:
-        perm = np.arange(n)
-        streams.shuffle(streams.week_key(keys[D.permutation], t), perm)
-        for q in range(n // 2):
-            close += _meet(p, org, culture, tp, perm[2 * q], perm[2 * q + 1])
-        counts[C.influence_pairs] += close
-        return
+        pairs = np.arange(n)  # shuffled, then read as consecutive pairs
+        streams.shuffle(streams.week_key(keys[D.permutation], t), pairs)
+        n_pairs = n // 2
+    else:
+        pairs, n_pairs = _network_matching(t, keys, n, e_u, e_v, x_u, x_v)
+    # The encounters, written once for both kinds of matching. (Not a kernel called per pair: numba counts the
+    # references of every array passed to a call, which cost several times the rule itself;
+    # benchmarks/bench_peer_influence.py.)
+    bound = p[P.confidence_bound]
+    mu = p[P.convergence]
+    extended = p[P.extended_contact]
+    close = 0
+    for q in range(n_pairs):
+        i = pairs[2 * q]
+        j = pairs[2 * q + 1]
+        if org[i] == org[j]:
+            wi = 1.0
+            wj = 1.0
+            if extended != 0.0:
+                ti = tp[i]
+                tj = tp[j]
+                tp[i] = ti + extended * (tj - ti)
+                tp[j] = tj + extended * (ti - tj)
+        else:
+            wi = tp[i]
+            wj = tp[j]
+        ci = culture[i]
+        cj = culture[j]
+        diff = cj - ci
+        if abs(diff) < bound:
+            culture[i] = ci + mu * wi * diff
+            culture[j] = cj - mu * wj * diff
+            close += 1
+    counts[C.influence_pairs] += close
+
+
+@inline_kernel
+def _network_matching(t: int, keys: Keys, n: int, e_u: Ints, e_v: Ints, x_u: Ints, x_v: Ints) -> tuple[Ints, int]:
+    """The week's pairs, flat (i0, j0, i1, j1, ...), work ties first, then cross ties, each in order: every tie
+    gets a random priority and is chosen when its priority is the highest among all ties of both its ends."""
     h = streams.week_key(keys[D.priority], t)
     hx = streams.week_key(keys[D.priority_cross], t)
     n_e = e_u.size
@@ -122,14 +132,19 @@ def step(
             best[x_u[q]] = x
         if x > best[x_v[q]]:
             best[x_v[q]] = x
-    # a tie whose priority is the highest at both ends is in the matching; matched pairs are disjoint
+    pairs = np.empty(n + 1, np.int64)  # a matching has at most n / 2 pairs
+    k = 0
     for e in range(n_e):
         if pr[e] == best[e_u[e]] and pr[e] == best[e_v[e]]:
-            close += _meet(p, org, culture, tp, e_u[e], e_v[e])
+            pairs[k] = e_u[e]
+            pairs[k + 1] = e_v[e]
+            k += 2
     for q in range(n_x):
         if prx[q] == best[x_u[q]] and prx[q] == best[x_v[q]]:
-            close += _meet(p, org, culture, tp, x_u[q], x_v[q])
-    counts[C.influence_pairs] += close
+            pairs[k] = x_u[q]
+            pairs[k + 1] = x_v[q]
+            k += 2
+    return pairs, k // 2
 
 
 def reference(m: ReferenceEngine, t: int) -> None:
