@@ -4,8 +4,8 @@
         [--weeks 200] [--rounds 5]
 
 The model runs the docking scenario of docs/validation.md (only the peer-influence submodel on, well mixed:
-each week a random perfect matching of all staff, N/2 encounters) as a whole model would: state, kernel call,
-metrics and outcome every week. The floor is the same work written as one tight numba loop (a Fisher-Yates
+each week a random perfect matching of all staff, N/2 encounters; extended contact off, as in the floor) as a
+whole model would: state, kernel call, metrics and outcome every week. The floor is the same work written as one tight numba loop (a Fisher-Yates
 shuffle with numba's generator, then the bounded-confidence update of each pair) with nothing else. Each
 measurement runs in a fresh subprocess pinned to one core and is timed in CPU time of its thread (steadier than wall time on a shared machine); versions alternate within every round; min and
 median over rounds; the ratio model/floor is taken per round.
@@ -32,7 +32,10 @@ n, weeks = int(sys.argv[1]), int(sys.argv[2])
 only = {f"mechanisms.{m}": m == "peer_influence" for m in MECHANISMS}
 sc = sim.Scenario({**only, "organisations.staff_a": n, "organisations.staff_b": 2, "culture.mixing": "well_mixed",
                    "culture.confidence_bound": 0.3, "culture.convergence": 0.3, "organisations.culture_a": 0.5,
-                   "organisations.attitude_sd": 0.28, "run.steps": weeks})
+                   "organisations.attitude_sd": 0.28, "run.steps": weeks,
+                   # the floor's work: no extended contact (model v2's colleagues also share their trust)
+                   **({"culture.extended_contact": 0.0} if "culture.extended_contact" in sim.scenario.PARAM_BY_KEY
+                      else {})})
 from sim.model.compiled import warm_up
 warm_up()
 make = (lambda: sim.Simulation(sc, 1)) if hasattr(sim, "Simulation") else (
