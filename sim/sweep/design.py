@@ -220,8 +220,9 @@ class Experiment:
         """One row per sampled future (design = "robust"), one column per uncertain parameter.
 
         Futures are a Latin hypercube over ``[uncertain]``. This is the one place futures come from: draws
-        from a calibrated posterior (``posterior = ...``, being built in sim/validation/calibrate.py) plug in
-        here, as rows of parameter values, kept in the sweep folder so that a resume sees the same futures."""
+        from a calibrated posterior (``posterior = ...``, refused for now) would plug in here, as rows of
+        parameter values, with the posterior kept in the sweep folder so that a resume and the analysis see the
+        same futures (docs/analysis.md)."""
         u = self.unit_samples()
         return pd.DataFrame({f.key: f.from_unit(u[:, j]) for j, f in enumerate(self.uncertain)})
 
@@ -474,9 +475,9 @@ def _experiment_from_toml(text, source, base_dir, name, path, base, force) -> Ex
         raise _err(
             source,
             "experiment.posterior",
-            "futures drawn from a calibrated posterior are not available yet (the posterior is being built in "
-            "sim/validation/calibrate.py; it will plug in at Experiment.futures_table); sample futures from "
-            '[uncertain."section.name"] ranges for now',
+            "futures drawn from a calibrated posterior are not available yet (docs/analysis.md, 'Futures from a "
+            "calibrated posterior'); sample futures from [uncertain.\"section.name\"] ranges, for instance the "
+            "posterior's 90% intervals in docs/validation.md",
         )
     if design != "robust":
         for key in ROBUST_ONLY:
