@@ -130,7 +130,7 @@ def test_a_timeline_scenario_shows_its_actions_in_the_run_folder_the_comparison_
     from sim.ui.draw import chart_geometry, charts_overlay
     from sim.ui.view import Series, Structure, snapshot
 
-    code, out, err = cli("run", "new_chief_executive_at_six_months", "-r", "3", "--steps", "40", "--out", tmp_path)
+    code, _out, err = cli("run", "new_chief_executive_at_six_months", "-r", "3", "--steps", "40", "--out", tmp_path)
     assert code == 0, err
     events = pd.read_csv(tmp_path / "events.csv")
     fired = events[events["kind"] == "timeline"]

@@ -476,7 +476,7 @@ def _experiment_from_toml(text, source, base_dir, name, path, base, force) -> Ex
             source,
             "experiment.posterior",
             "futures drawn from a calibrated posterior are not available yet (docs/analysis.md, 'Futures from a "
-            "calibrated posterior'); sample futures from [uncertain.\"section.name\"] ranges, for instance the "
+            'calibrated posterior\'); sample futures from [uncertain."section.name"] ranges, for instance the '
             "posterior's 90% intervals in docs/validation.md",
         )
     if design != "robust":
