@@ -118,3 +118,109 @@ def test_the_wheel_ships_the_scenarios_and_runs_outside_the_checkout(tmp_path):
     p = buddysim("run", "high_competition", "--steps", "3", "--engine", "reference", "--no-plots", "-q")
     assert p.returncode == 0, p.stderr
     assert (elsewhere / "results" / "high_competition" / "summary.json").exists()
+
+
+# -- imports go one way ------------------------------------------------------------------------------------
+#: The layers, lowest first (CONTRIBUTING.md, "House rules"): a module may import its own layer and the ones
+#: below it, never one above. The faces (command line, page) sit on top of everything.
+LAYERS = (
+    ("schema", ("sim.scenario", "sim.timeline")),
+    ("model", ("sim.model",)),
+    ("run", ("sim.run",)),
+    ("sweep", ("sim.sweep",)),
+    ("analysis", ("sim.analysis",)),
+    ("validation", ("sim.validation",)),
+    ("faces", ("sim.cli", "sim.ui", "sim.app", "sim.__main__", "sim.ui_assets")),
+)
+#: Imports against the layers that are deliberate, each with its reason. A timeline condition names metrics,
+#: so checking one reads the model's list of metric names (imported inside the check, never at import time).
+ALLOWED_UPWARDS = {("sim.timeline", "sim.model.metrics")}
+
+
+def _layer(module: str) -> int | None:
+    for rank, (_name, prefixes) in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return rank
+    return None  # the package's own __init__ (its version and lazy re-exports)
+
+
+def _imports(path: Path, module: str) -> list[tuple[str, bool]]:
+    """(imported module, at import time?) for every ``sim`` import in a file; "at import time" excludes
+    imports inside functions and under ``if TYPE_CHECKING:``."""
+    import ast
+
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: list[tuple[str, bool]] = []
+
+    def visit(node, top: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            in_function = isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if in_function or (isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test)):
+                visit(child, False)
+            elif isinstance(child, ast.Import):
+                found.extend((a.name, top) for a in child.names if a.name.split(".")[0] == "sim")
+            elif isinstance(child, ast.ImportFrom):
+                if child.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - child.level + 1])
+                    target = f"{base}.{child.module}" if child.module else base
+                else:
+                    target = child.module or ""
+                if target.split(".")[0] != "sim":
+                    continue
+                if child.module is None:  # from . import a, b: each name is a module of the package
+                    found.extend((f"{target}.{a.name}", top) for a in child.names)
+                else:
+                    found.append((target, top))
+            else:
+                visit(child, top)
+
+    visit(ast.parse(path.read_text()), True)
+    return found
+
+
+def _import_graph() -> dict[str, list[tuple[str, bool]]]:
+    graph = {}
+    for path in sorted((ROOT / "sim").rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        if "_generated" in rel.parts:
+            continue
+        parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+        module = ".".join(parts)
+        graph[module] = _imports(path, module)
+    return graph
+
+
+def test_imports_go_one_way_down_the_layers():
+    graph = _import_graph()
+    assert {"sim.scenario", "sim.model.simulation", "sim.sweep.store", "sim.cli"} <= set(graph)
+    upwards = []
+    for module, imports in graph.items():
+        mine = _layer(module)
+        for target, _top in imports:
+            theirs = _layer(target)
+            if mine is None or theirs is None or (module, target) in ALLOWED_UPWARDS:
+                continue
+            if theirs > mine:
+                upwards.append(f"{module} ({LAYERS[mine][0]}) imports {target} ({LAYERS[theirs][0]})")
+    assert not upwards, "imports against the layers:\n" + "\n".join(sorted(upwards))
+
+
+def test_no_import_cycle_at_import_time():
+    graph = _import_graph()
+    edges = {m: sorted({t for t, top in imports if top and t in graph and t != m}) for m, imports in graph.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def walk(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in edges[node]:
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt] if nxt in path else [*path, nxt]
+            if nxt not in state and (cycle := walk(nxt, [*path, nxt])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for start in sorted(edges):
+        if start not in state and (cycle := walk(start, [start])):
+            pytest.fail("import cycle at import time: " + " -> ".join(cycle))
