@@ -5,9 +5,10 @@
 1. ``TimelineRuntime.due(week, metrics)`` over a 156-week run, with the metrics of a real run of the default
    scenario, for: no timeline (an engine skips the call), 3 entries (a week, a simple condition, a compound
    condition repeated with a gap) and 12 entries; µs per week.
-2. A week of the compiled engine at the default size (2,500 staff), for scale.
-3. Once the engines run timelines (``BuddyingModel.runs_timelines``): a whole run with and without the same
-   3 entries, µs per week, so that the overhead includes applying the actions. Until then the script says so.
+2. A week of the compiled engine at the default size (2,500 staff), for scale, through ``sim.Simulation``
+   (what ``run()``, sweeps and ``robust`` use).
+3. A whole run with and without the same 3 entries, µs per week, so that the overhead includes applying the
+   actions (the runs differ once an action fires, so this is the cost of the run the user asked for).
 
 Timings are interleaved (each repeat measures every case once, in turn) and repeated; min and median are
 printed, with the load average, since this machine is shared.
@@ -21,7 +22,7 @@ import statistics
 import subprocess
 import time
 
-from sim import BuddyingModel, Scenario, scenario_from_toml
+from sim import Scenario, Simulation, scenario_from_toml
 from sim.model.metrics import METRICS
 from sim.timeline import TimelineRuntime
 
@@ -62,7 +63,7 @@ def time_due(entries, records) -> float:
 
 
 def time_week(sc: Scenario, seed: int) -> float:
-    model = BuddyingModel(sc, seed, agent_views=False)
+    model = Simulation(sc, seed)
     t0 = time.perf_counter()
     model.run_to_end()
     return (time.perf_counter() - t0) / sc["run.steps"] * 1e6
@@ -73,7 +74,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
     base = Scenario()
-    model = BuddyingModel(base, 1, agent_views=False)
+    model = Simulation(base, 1)
     model.run_to_end()
     records = [{k: v for k, v in r.items() if k in METRICS} for r in model.records]
     cases = {
@@ -83,28 +84,20 @@ def main() -> None:
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     times["model week (compiled, 2,500 staff)"] = []
-    wired = getattr(BuddyingModel, "runs_timelines", False)
-    if wired:
-        with_three = base.with_timeline(cases["3 entries"])
-        times["model week with 3 entries"] = []
+    with_three = base.with_timeline(cases["3 entries"])
+    times["model week with 3 entries"] = []
     load_before = os.getloadavg()
     for r in range(args.repeats):
         for name, entries in cases.items():
             times[name].append(time_due(entries, records) if entries else 0.0)
         times["model week (compiled, 2,500 staff)"].append(time_week(base, 100 + r))
-        if wired:
-            times["model week with 3 entries"].append(time_week(with_three, 100 + r))
+        times["model week with 3 entries"].append(time_week(with_three, 100 + r))
     load_after = os.getloadavg()
     week = statistics.median(times["model week (compiled, 2,500 staff)"])
     print(f"{'':40s} {'min µs/week':>12s} {'median':>10s} {'share of a model week':>22s}")
     for name, values in times.items():
         med = statistics.median(values)
         print(f"{name:40s} {min(values):12.2f} {med:10.2f} {med / week:21.2%}")
-    if not wired:
-        print(
-            "\nThe engines do not run timelines yet (BuddyingModel.runs_timelines is not set): the figures above are "
-            "the machinery alone (deciding what is due each week); applying actions is measured once they are wired."
-        )
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"\n{args.repeats} repeats, interleaved; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
     print(uptime)
