@@ -156,6 +156,17 @@ LIVELY = {
 }
 
 
+def test_every_switch_declares_what_it_may_write():
+    """The tests below are parametrised over WRITES: a switch missing from it would be skipped silently, so a
+    new mechanism must state the state it alone may change (CONTRIBUTING.md, "Adding a mechanism", step 4)."""
+    assert set(WRITES) == set(MECHANISMS), (
+        f"switches without an entry in WRITES: {sorted(set(MECHANISMS) - set(WRITES))}; "
+        f"entries that are no switch: {sorted(set(WRITES) - set(MECHANISMS))}"
+    )
+    unknown = {m: w - set(STATE_METRICS) - set(STAFF) - set(TIES) - set(LEADERS) for m, w in WRITES.items()}
+    assert not any(unknown.values()), f"WRITES names state that does not exist: {unknown}"
+
+
 def only(mechanisms, **extra):
     changes = {**SMALL, **LIVELY, **{f"mechanisms.{m}": m in mechanisms for m in MECHANISMS}, **extra}
     return Scenario(changes)
