@@ -46,6 +46,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _engine(text: str) -> str:
+    if text in ("compiled", "reference"):
+        return text
+    if text in ("array", "fast"):
+        raise argparse.ArgumentTypeError(
+            f"the {text!r} engine was retired (CHANGELOG.md): use 'compiled' (the default) or 'reference'"
+        )
+    raise argparse.ArgumentTypeError(f"{text!r} is not an engine: use 'compiled' (the default) or 'reference'")
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -79,10 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
     p.add_argument(
         "--engine",
-        choices=("compiled", "array", "reference", "fast"),
+        type=_engine,
         default="compiled",
-        help="compiled (default: a week as one numba call), array (numpy; 'fast' is its former "
-        "name) or the one-agent-at-a-time reference: same rules, same result",
+        help="compiled (default: a week as one numba call) or reference (one agent at a time, the readable "
+        "oracle): same rules, same random numbers, same result",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the one-line outcome")

@@ -98,6 +98,8 @@ def test_same_seed_same_bytes_across_processes(tmp_path):
         (["run", "--seed", "abc"], "expected a whole number"),
         (["run", "-r", "0"], "expected a whole number >= 1"),
         (["scenarios", "--dir", "{empty}"], "no .toml scenario files here"),
+        (["run", "--engine", "array"], "the 'array' engine was retired"),
+        (["run", "--engine", "numpy"], "'numpy' is not an engine: use 'compiled' (the default) or 'reference'"),
     ],
 )
 def test_bad_input_exit_2_with_a_message_and_no_traceback(tmp_path, cli, args, fragment):
