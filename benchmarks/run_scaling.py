@@ -151,7 +151,7 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
-    for engine, colour in (("compiled", "#1b9e77"), ("array", "#7570b3"), ("reference", "#d95f02")):
+    for engine, colour in (("compiled", "#1b9e77"), ("reference", "#d95f02")):
         pts = sorted((r["staff"], r["us_per_agent_step"]) for r in rows if r["engine"] == engine)
         if pts:
             ax.loglog(*zip(*pts), "o-", color=colour, label=f"{engine} engine")
