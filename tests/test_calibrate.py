@@ -233,6 +233,8 @@ def test_calibration_of_the_model_with_model_selection(tmp_path):
     again = calibrate(f, out, log=log.append)
     assert again["resumed"] and again["simulations"] == summary["simulations"]
     assert again["posterior"] == summary["posterior"]
+    # its sampling time is the database's (start to last generation), not this session's ~0 s
+    assert again["seconds_abc"] >= 0.5 * summary["seconds_abc"] > 0
     # another file into the same folder is refused, naming the folder's database
     g = calibration_file(tmp_path, name="other.toml", extra="[pattern.staff_turnover]\nsd = 0.02\n")
     with pytest.raises(CalibrationError, match="holds the ABC database of a calibration with other patterns"):

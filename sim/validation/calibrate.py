@@ -565,6 +565,12 @@ def _first_difference(old: dict, new: dict) -> str:
 
 def _read_history(h, alternatives, priors, seconds, resumed, finished_before) -> AbcResult:
     pops = h.get_all_populations()
+    if resumed and len(pops):
+        # This session only read or continued the database: the sampling time is the database's own, from the
+        # calibration's start to its last generation (a session's clock would say ~0 s for a finished one).
+        start = h.get_abc().start_time
+        if start is not None:
+            seconds = max(seconds, (pd.to_datetime(pops["population_end_time"]).max() - start).total_seconds())
     pops = pops[pops["t"] >= 0].rename(columns={"samples": "simulations"}).reset_index(drop=True)
     pops["acceptance"] = pops["particles"] / pops["simulations"]
     probs = h.get_model_probabilities()
