@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .run import describe_event, iter_replications
 from .scenario import PARAMS, SECTIONS, ScenarioError, bundled_scenarios, load_scenario
+from .timeline import check_for
 
 if TYPE_CHECKING:
     from .run import RunResult
@@ -165,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "inputs",
         nargs="+",
-        help="two or more scenario files (.toml) or `buddysim run` result folders; the first is the reference",
+        help="two or more scenarios (files, or names of bundled scenarios) or `buddysim run` result folders; "
+        "the first is the reference",
     )
     p.add_argument(
         "--replications",
@@ -405,6 +407,7 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario or "baseline")  # the calibrated baseline unless a scenario is named
     if args.steps:
         scenario = scenario.replace({"run.steps": args.steps})
+        check_for(scenario, f"with --steps {args.steps}")
     seed = scenario["run.seed"] if args.seed is None else args.seed
     out = args.out or Path("results") / scenario.name
     _check_run_out(out)
@@ -655,9 +658,14 @@ def cmd_compare(args) -> int:
 
     if len(args.inputs) < 2:
         raise UsageError("compare needs two or more scenarios or result folders")
+    bundled = bundled_scenarios()
     for item in args.inputs:
-        if not Path(item).exists():
-            raise UsageError(f"{item}: no such file or folder")
+        if not Path(item).exists() and item not in bundled:
+            from .scenario import did_you_mean
+
+            raise UsageError(
+                f"{item}: no such file or folder, and no bundled scenario of that name{did_you_mean(item, bundled)}"
+            )
     progress = None
     if args.replications > 1:
         from tqdm import tqdm
@@ -696,6 +704,8 @@ def _posterior_samples(args, progress) -> list:
             samples += load_samples([item])
             continue
         sc = load_scenario(item)
+        if args.steps:
+            check_for(sc.replace({"run.steps": args.steps}), f"with --steps {args.steps}")
         print(f"{sc.name}: {describe_use(post, sc)}", file=sys.stderr)
         seed = sc["run.seed"] if args.seed is None else args.seed
         runs = iter_posterior_replications(sc, post, seed, args.replications, steps=args.steps, progress=progress)

@@ -629,7 +629,69 @@ def parse_entries(
                 table=tuple(t.items()),
             )
         )
+    if check_changes is not None:
+        _check_together(out, check_changes)
     return tuple(out)
+
+
+#: Up to this many ``set`` entries, every combination of them is checked against the rules across parameters;
+#: beyond it, the entries in file order (each prefix), as most timelines fire.
+ALL_COMBINATIONS_UP_TO = 8
+
+
+def _check_together(entries: Sequence[TimelineEntry], check_changes: Callable[[dict], object]) -> None:
+    """Entries that change parameters may fire together (later ones override earlier ones): each was checked
+    alone; here every combination is checked against the rules across parameters, so that a run can never
+    stop half-way on a pair of changes that do not fit together."""
+    from itertools import combinations
+
+    from .scenario import ScenarioError
+
+    sets = [e for e in entries if e.action.kind == "set_parameters"]
+    if len(sets) < 2:
+        return
+    if len(sets) <= ALL_COMBINATIONS_UP_TO:
+        groups: Iterable[Sequence[TimelineEntry]] = (
+            g for size in range(2, len(sets) + 1) for g in combinations(sets, size)
+        )
+    else:
+        groups = (sets[:k] for k in range(2, len(sets) + 1))
+    for group in groups:
+        changes: dict[str, Any] = {}
+        for e in group:
+            changes.update(dict(e.action.changes))
+        try:
+            check_changes(changes)
+        except ScenarioError as exc:
+            names = ", ".join(f"timeline[{e.index}]" for e in group[:-1]) + f" and timeline[{group[-1].index}]"
+            last = group[-1]
+            mine = exc.key in dict(last.action.changes)
+            where = f"timeline[{last.index}].set" + (f".{exc.key}" if mine else "")
+            what = exc.message if mine or not exc.key else f"{exc.key}: {exc.message}"
+            raise TimelineError(where, f"{what} (once {names} have all fired; each alone fits)") from None
+
+
+def check_for(scenario, why: str = "") -> None:
+    """Check a scenario's timeline against the scenario's own parameters, as reading its file did: after a
+    change of parameters (``--steps``, a design point, ``Scenario.replace``) a week may lie beyond the new
+    horizon, a seat beyond the executive team, or a change may no longer fit the rules across parameters.
+    Raises :class:`sim.scenario.ScenarioError` naming the scenario's file, the entry and the key, with ``why``
+    (what changed) in brackets; does nothing for a scenario without a timeline. Every face calls it before
+    running a scenario whose parameters it changed."""
+    if not scenario.timeline:
+        return
+    from .scenario import ScenarioError
+
+    bare = scenario.with_timeline(())
+    try:
+        parse_entries(
+            [dict(e.table) for e in scenario.timeline],
+            horizon=bare["run.steps"],
+            exec_team_size=bare["leadership.exec_team_size"],
+            check_changes=bare.replace,
+        )
+    except TimelineError as exc:
+        raise ScenarioError(scenario.source, exc.key, exc.message + (f" ({why})" if why else "")) from None
 
 
 def _action(t: dict, where: str, name: str, exec_team_size: int, check_changes) -> tuple[str, dict]:

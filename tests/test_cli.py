@@ -201,3 +201,14 @@ def test_a_reader_that_closes_the_pipe_gets_no_traceback(args):
     proc.stderr.close()
     assert proc.wait(timeout=120) == 141, err
     assert err == ""
+
+
+def test_compare_takes_bundled_scenarios_by_name(cli, tmp_path):
+    """As each bundled timeline scenario suggests in its comment: `buddysim compare baseline <name>`."""
+    code, out, err = cli(
+        "compare", "baseline", "new_chief_executive_at_six_months", "-r", "2", "--steps", "30", "--out", tmp_path
+    )
+    assert code == 0, err
+    assert "new_chief_executive_at_six_months" in out and (tmp_path / "compare_scenarios.csv").exists()
+    code, _, err = cli("compare", "baseline", "new_chief_executive_at_six_month", "--out", tmp_path)
+    assert code == 2 and "no bundled scenario of that name (did you mean 'new_chief_executive_at_six_months'?)" in err

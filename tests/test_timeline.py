@@ -628,3 +628,67 @@ def test_the_docs_list_every_action_and_every_parameter_fixed_during_a_run():
         assert f"`{key}`" in text or f"`{key.split('.', 1)[1]}`" in text, key
     for section in FIXED_SECTIONS:
         assert f"`[{section}]`" in text, section
+
+
+# --- a timeline checked again when its scenario's parameters change -------------------------------------------
+TOGETHER = """
+[[timeline]]
+at = 10
+action = "set"
+set = { "leadership.commitment_sd" = 0.45 }
+
+[[timeline]]
+when = "trust_min < 0.5"
+action = "set"
+set = { "leadership.commitment_a" = 0.95 }
+"""
+
+
+def test_set_entries_that_do_not_fit_together_are_refused_when_the_file_is_read():
+    for text in TOGETHER.split("\n\n[[timeline]]"):  # each entry alone fits
+        scenario_from_toml(text if text.lstrip().startswith("[[") else "[[timeline]]" + text, source="alone")
+    with pytest.raises(ScenarioError) as exc:
+        scenario_from_toml(TOGETHER, source="t.toml")
+    assert exc.value.key == "timeline[1].set", exc.value  # the rule names the other entry's key
+    assert "leadership.commitment_sd: 0.45 is too wide for leadership.commitment_a = 0.95" in str(exc.value)
+    assert "once timeline[0] and timeline[1] have all fired; each alone fits" in str(exc.value)
+
+
+SEAT_5 = '[[timeline]]\nat = 30\naction = "replace_board_member"\norg = "A"\nseat = 5\n'
+
+
+def test_a_timeline_is_checked_again_after_its_parameters_change():
+    from sim.timeline import check_for
+
+    sc = scenario_from_toml(SEAT_5, source="seat.toml")  # the default team has 7 seats: seat 5 is A's
+    check_for(sc)
+    with pytest.raises(ScenarioError, match=r"seat\.toml: timeline\[0\]\.at: week 30 is beyond the horizon .*\(after"):
+        check_for(sc.replace({"run.steps": 20}), "after")
+    with pytest.raises(ScenarioError, match=r"timeline\[0\]\.seat: expected an executive seat from 1 to 2"):
+        check_for(sc.replace({"leadership.exec_team_size": 3}))  # seat 5 would be B's seat 2
+    check_for(Scenario().replace({"run.steps": 1}))  # no timeline: nothing to check
+
+
+def test_run_steps_below_a_timelines_week_is_a_clear_error(cli, tmp_path):
+    code, _out, err = cli("run", "new_chief_executive_at_six_months", "--steps", "20", "--out", tmp_path / "o")
+    assert code == 2 and "Traceback" not in err
+    assert "timeline[0].at: week 26 is beyond the horizon (run.steps = 20)" in err and "(with --steps 20)" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_design_points_must_fit_the_base_scenarios_timeline(tmp_path):
+    from sim.sweep import ExperimentError, load_experiment
+
+    (tmp_path / "seat.toml").write_text(SEAT_5)
+    (tmp_path / "exp.toml").write_text(
+        '[experiment]\nscenario = "seat.toml"\ndesign = "grid"\n\n'
+        '[vary."leadership.exec_team_size"]\nvalues = [7, 3]\n\n[record]\nseries = ["trust_min"]\n'
+    )
+    with pytest.raises(ExperimentError, match=r"point 1: timeline\[0\]\.seat: expected an executive seat from 1 to 2"):
+        load_experiment(tmp_path / "exp.toml")
+    (tmp_path / "exp.toml").write_text(
+        '[experiment]\nscenario = "seat.toml"\ndesign = "grid"\n\n[set]\n"run.steps" = 20\n\n'
+        '[vary."leadership.exec_team_size"]\nvalues = [7]\n\n[record]\nseries = ["trust_min"]\n'
+    )
+    with pytest.raises(ExperimentError, match=r"week 30 is beyond the horizon \(run.steps = 20\)"):
+        load_experiment(tmp_path / "exp.toml")

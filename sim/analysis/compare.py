@@ -11,6 +11,7 @@ import pandas as pd
 from ..model.outcomes import BEDDED_IN, FAILED, OUTCOMES
 from ..run import run_replications
 from ..scenario import ScenarioError, load_scenario
+from ..timeline import check_for
 from ..timeline import firings as timeline_firings
 from . import runfolder, survival
 from .stats import bootstrap_ci, bootstrap_diff, newcombe_interval, quartiles, verdict, wilson_interval
@@ -117,6 +118,8 @@ def load_samples(
             samples.append(sample_from_folder(path))
             continue
         sc = load_scenario(path)
+        if steps:
+            check_for(sc.replace({"run.steps": steps}), f"with {steps} steps")
         s = sc["run.seed"] if seed is None else seed
         results = run_replications(sc, s, replications, steps=steps, progress=progress)
         samples.append(sample_from_results(results, sc.name, str(path)))

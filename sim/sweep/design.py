@@ -63,6 +63,7 @@ from ..scenario import (
     read_text_file,
     show_value,
 )
+from ..timeline import check_for
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table", "robust")
 EXPERIMENT_KEYS = {
@@ -830,6 +831,13 @@ def _check_points(source: str, exp: Experiment) -> None:
             check_combination(source, {**base, **dict(zip(keys, values))})
         except ScenarioError as exc:
             raise _err(source, f"point {i}: {exc.key}", exc.message) from None
+        if exp.base.timeline:  # the base scenario's timeline must still fit this point's parameters
+            try:
+                check_for(exp.base.replace(dict(zip(keys, values))))
+            except ScenarioError as exc:
+                raise _err(
+                    source, f"point {i}: {exc.key}", f"{exc.message} (the base scenario's timeline, {exp.base.source})"
+                ) from None
 
 
 def run_cost(exp: Experiment) -> float:
