@@ -574,3 +574,16 @@ def test_a_handler_that_fails_reports_briefly_and_logs_fully(caplog):
     assert guard(said.append, "testing", refusing)("abc") is REFUSED
     assert said[-1].kind == "warning" and "not a seed" in said[-1].text
     assert guard(said.append, "testing", lambda v: None)("fine") is None
+
+
+def test_a_lesson_that_cannot_be_used_is_left_out_and_the_others_stay(tmp_path, caplog):
+    doc = json.loads(lessons.LESSONS.read_text())
+    good = doc["lessons"][0]
+    gone = {**good, "id": "gone", "scenario": "a_scenario_that_was_removed"}
+    (tmp_path / "lessons.json").write_text(json.dumps({**doc, "lessons": [gone, good, {"id": "broken"}]}))
+    with caplog.at_level("WARNING"):
+        loaded = lessons.load_lessons(tmp_path / "lessons.json")
+    assert [lesson.id for lesson in loaded] == [good["id"]]
+    assert "lesson left out: gone" in caplog.text and "lesson left out: broken" in caplog.text
+    (tmp_path / "bad.json").write_text("{")
+    assert lessons.load_lessons(tmp_path / "bad.json") == []

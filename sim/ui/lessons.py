@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import string
 import sys
 import time
@@ -41,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 SPEC = HERE / "lessons_spec.toml"
 LESSONS = HERE / "lessons.json"
 MIN_LESSONS, MAX_LESSONS = 3, 5
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,19 +84,28 @@ class Lesson:
 
 
 def load_lessons(path: Path = LESSONS) -> list[Lesson]:
-    """The lessons the page offers (an empty list, not an error, if the file is missing or unreadable)."""
+    """The lessons the page offers: an empty list, not an error, if the file is missing or unreadable; a lesson
+    that cannot be used (its scenario gone, a field missing) is left out and logged, the others stay."""
     try:
         doc = json.loads(path.read_text())
-        out = []
-        for item in doc.get("lessons", []):
+        items = doc.get("lessons", [])
+        if not isinstance(items, list):
+            raise ValueError("'lessons' is not a list")
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("no lessons: %s: %s", path, exc)
+        return []
+    out = []
+    for item in items:
+        try:
             item = dict(item)
             item["quartile_weeks"] = tuple(item.get("quartile_weeks", ()))
             lesson = Lesson(**item)
             check_scenario(lesson.scenario)
-            out.append(lesson)
-        return out
-    except (OSError, ValueError, TypeError, SettingError):
-        return []
+        except (ValueError, TypeError, SettingError) as exc:
+            log.warning("lesson left out: %s: %s", item.get("id", "?") if isinstance(item, dict) else "?", exc)
+            continue
+        out.append(lesson)
+    return out
 
 
 # --- choosing the seeds ---------------------------------------------------------------------------
