@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario",
         nargs="?",
         help="scenario file (.toml) or the name of a bundled scenario (`buddysim scenarios` lists them); "
-        "default: all defaults (= baseline)",
+        "default: the calibrated baseline",
     )
     p.add_argument("--seed", type=_seed, help="seed (default: the scenario's run.seed)")
     p.add_argument("--replications", "-r", type=_positive_int, default=1, help="number of runs (default 1)")
