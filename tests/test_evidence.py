@@ -31,10 +31,12 @@ def test_bundled_claims_cover_the_briefing():
         assert set(c.with_) == set(c.without), f"{c.id}: both arms must set the same parameters"
 
 
-#: The planted effect: goodwill and co-design against rivalry and competition, over two years. With 30 runs
-#: per arm the "with" arm beds in 20-29 times and the "without" arm 0-1 times for every seed from 0 to 19
-#: (measured), so the verdicts below do not depend on the seed chosen.
-PLANTED = {**SMALL, "run.steps": 104}
+#: The planted effect is certain by construction, not a property of the model's rules or its calibration: in
+#: the "with" arm the bed-in thresholds are 0 (every run beds in after 13 weeks unless it fails first), in the
+#: "without" arm partner trust must reach 1.0 (no run's mean ever does). So the test checks the evidence
+#: machinery (paired arms, Newcombe's interval, verdicts) for any seed and any calibration
+#: (tests/seeds_evidence.py re-checks seeds 0-19).
+PLANTED = {**SMALL, "run.steps": 52}
 
 
 def judge_planted_claims(tmp_path, seed):
@@ -43,17 +45,19 @@ def judge_planted_claims(tmp_path, seed):
         """
 [[claim]]
 id = "goodwill"
-claim = "goodwill and co-design raise bedding in"
+claim = "bed-in thresholds that every run meets raise bedding in"
 briefing = "test"
 measure = "bedded_in"
 direction = "higher"
 scenario = "%s"
 [claim.without]
-"system.history" = -1.0
-"system.competition" = 1.0
+"outcome.bed_in_trust" = 1.0
+"outcome.bed_in_adoption" = 1.0
+"outcome.bed_in_weeks" = 13
 [claim.with]
-"system.history" = 1.0
-"system.competition" = 0.0
+"outcome.bed_in_trust" = 0.0
+"outcome.bed_in_adoption" = 0.0
+"outcome.bed_in_weeks" = 13
 
 [[claim]]
 id = "goodwill_backwards"
@@ -63,11 +67,13 @@ measure = "bedded_in"
 direction = "lower"
 scenario = "%s"
 [claim.without]
-"system.history" = -1.0
-"system.competition" = 1.0
+"outcome.bed_in_trust" = 1.0
+"outcome.bed_in_adoption" = 1.0
+"outcome.bed_in_weeks" = 13
 [claim.with]
-"system.history" = 1.0
-"system.competition" = 0.0
+"outcome.bed_in_trust" = 0.0
+"outcome.bed_in_adoption" = 0.0
+"outcome.bed_in_weeks" = 13
 
 [[claim]]
 id = "nothing"

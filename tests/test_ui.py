@@ -308,7 +308,7 @@ def test_a_teacher_drives_the_demo(server, browser, tmp_path):
         page.get_by_role("button", name="Series (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     assert [int(r["week"]) for r in rows] == list(range(6))
-    assert {r["scenario"] for r in rows} == {"high_competition"} and {r["seed"] for r in rows} == {"12"}
+    assert {r["scenario"] for r in rows} == {"high_competition"} and {r["seed"] for r in rows} == {new_seed}
 
     tab.assert_sound()
     server.assert_clean_log()

@@ -42,8 +42,10 @@ def test_validation_page_builds_from_its_experiments(tmp_path):
         "### 1.1 Bounded confidence",
         "### 1.2 The bifurcation",
         "### 1.3 Staff demography",
-        "## 2. The briefing's claims",
-        "## 3. Calibration to the record",
+        "## 2. Calibration to the record",
+        "## 3. The briefing's claims",
+        "## 4. Do the agents matter?",
+        "## 5. What this validation does not show",
     ):
         assert heading in page
     for name in ("dw_clusters.png", "bc_bifurcation.png", "hc_demography.png", "abc_posterior.png"):

@@ -164,8 +164,9 @@ def calibration(results: Path, quick: bool, workers: int | None, figures: Path) 
         body = (out / "calibrated.toml").read_text()
         body = "\n".join(line for line in body.splitlines() if not line.startswith("#")).lstrip("\n")
         header = (
-            "# What does a typical buddying arrangement do? The baseline, calibrated to the record of the trusts\n"
-            "# placed in special measures in 2013 (A: 1,000 staff, weak improvement culture, high executive churn;\n"
+            "# What does a typical buddying arrangement do?\n"
+            "# The baseline, calibrated to the record of the trusts placed in special measures in 2013\n"
+            "# (A: 1,000 staff, weak improvement culture, high executive churn;\n"
             "# B: a larger, stronger buddy of 1,500 staff; four years). Written by `python validation/build.py` from ABC-SMC on\n"
             f"# validation/calibration.toml ({summary['generations']} generations of {summary['population']} "
             f"particles x {summary['replications_per_particle']} runs): the schema's\n"
