@@ -516,6 +516,20 @@ def test_a_lesson_reaches_its_outcome_and_the_run_ends_cleanly(server, browser):
     tab.close()
 
 
+def settled_text(locator, quiet: float = 1.0, timeout: float = 20.0) -> str:
+    """The locator's text once it has stopped changing for ``quiet`` seconds (updates still in flight land)."""
+    deadline = time.time() + timeout
+    text, since = locator.inner_text(), time.time()
+    while time.time() < deadline:
+        time.sleep(0.2)
+        now = locator.inner_text()
+        if now != text:
+            text, since = now, time.time()
+        elif time.time() - since >= quiet:
+            return text
+    raise AssertionError(f"the text kept changing: last {text!r}")
+
+
 def test_two_settings_side_by_side(server, browser, tmp_path):
     tab = Tab(browser, server.url)
     page = tab.page
@@ -524,10 +538,11 @@ def test_two_settings_side_by_side(server, browser, tmp_path):
     expect(page.locator(".bs-network-svg")).to_have_count(2)
     expect(page.locator(".bs-editing")).to_be_visible()
     expect(page.locator(".bs-side2")).to_have_class(re.compile("active"))  # editing setting 2
-    before = page.locator('.bs-lever[data-key="system.competition"] .bs-lever-label').inner_text()
+    label = page.locator('.bs-lever[data-key="system.competition"] .bs-lever-label')
+    before = label.inner_text()
     tab.lever("system.competition", +4)
     expect(page.locator(".bs-network-caption").nth(1)).to_contain_text("competition")
-    after = page.locator('.bs-lever[data-key="system.competition"] .bs-lever-label').inner_text()
+    after = settled_text(label)  # every key press applied (they arrive one by one) before switching sides
     assert after != before
     page.locator(".bs-side1").click()  # setting 1 kept its own value
     expect(page.locator('.bs-lever[data-key="system.competition"] .bs-lever-label')).to_have_text(before)
