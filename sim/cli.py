@@ -67,6 +67,31 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_design_options(p: argparse.ArgumentParser, shard: str) -> None:
+    """The options of every command that runs a design through the sweep engine (sweep, robust)."""
+    p.add_argument(
+        "--workers",
+        "-w",
+        type=_positive_int,
+        help="local worker processes (default: all cores, or serial for a design of a few "
+        "seconds' work; 1 = serial in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786) or scheduler file (.json); "
+        "default: $DASK_SCHEDULER_ADDRESS if set",
+    )
+    p.add_argument("--shard", metavar="I/N", help=shard)
+    p.add_argument("--out", type=Path, help="output folder (default: results/<experiment name>)")
+    p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run a design above the size or memory limits (docs/sweeps.md, 'Limits'), if you mean it",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="buddysim",
@@ -119,45 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sweep", help="run an experiment file: a design of runs, resumable, on cores or a cluster")
     p.add_argument("experiment", help="experiment file (.toml)")
-    p.add_argument(
-        "--workers",
-        "-w",
-        type=_positive_int,
-        help="local worker processes (default: all cores, or serial for a design of a few "
-        "seconds' work; 1 = serial in this process)",
-    )
-    p.add_argument(
-        "--scheduler",
-        help="Dask scheduler address (tcp://host:8786) or scheduler file (.json); "
-        "default: $DASK_SCHEDULER_ADDRESS if set",
-    )
-    p.add_argument("--shard", metavar="I/N", help="run only shard I of N (1-based; e.g. one SLURM array task)")
-    p.add_argument("--out", type=Path, help="output folder (default: results/<experiment name>)")
-    p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="run a design above the size or memory limits (docs/sweeps.md, 'Limits'), if you mean it",
-    )
+    _add_design_options(p, shard="run only shard I of N (1-based; e.g. one SLURM array task)")
 
     p = sub.add_parser(
         "robust",
         help="robust decisions: every policy across the same sampled futures; regret, satisficing, vulnerabilities",
     )
     p.add_argument("experiment", help='experiment file (.toml) with design = "robust"')
-    p.add_argument("--workers", "-w", type=_positive_int, help="local worker processes (default: all cores)")
-    p.add_argument("--scheduler", help="Dask scheduler address or file (default: $DASK_SCHEDULER_ADDRESS)")
-    p.add_argument("--shard", metavar="I/N", help="run only shard I of N; `buddysim merge` then `robust` again")
-    p.add_argument("--out", type=Path, help="output folder (default: results/<experiment name>)")
-    p.add_argument("--dry-run", action="store_true", help="check the file and print the design's size; run nothing")
+    _add_design_options(p, shard="run only shard I of N; `buddysim merge` then `robust` again")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report (tables, CSV and figures only)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="run a design above the size or memory limits (docs/sweeps.md, 'Limits'), if you mean it",
-    )
 
     p = sub.add_parser("merge", help="join the shards of a sweep into its final tables")
     p.add_argument("folder", type=Path, help="the sweep's output folder")
