@@ -75,6 +75,24 @@ def test_sweep_refuses_an_out_holding_a_run_or_other_files(finished, tmp_path, c
     assert sorted(p.name for p in other.iterdir()) == ["thesis.tex"]
 
 
+@pytest.mark.parametrize("starting", [".buddysim.lock", ".buddysim-setup.lock", ".buddysim-shard-1-of-2.lock"])
+def test_a_folder_where_a_sweep_is_starting_is_not_foreign(tmp_path, starting):
+    """A sweep starting in a new folder creates its lock files first; another sweep looking at that moment
+    must see a sweep's folder (the lock then decides), not "not empty and holds no sweep" (seen once in CI
+    when eight sweeps started together, before the folder was judged from one listing)."""
+    from sim.sweep.store import check_sweep_out
+
+    out = tmp_path / "shared"
+    out.mkdir()
+    (out / starting).touch()
+    check_sweep_out(out)  # no SweepError
+    (out / "notes.txt").write_text("mine")
+    check_sweep_out(out)  # a sweep's folder may hold a user's note: it is its own, not foreign
+    (out / starting).unlink()
+    with pytest.raises(SweepError, match="is not empty and holds no sweep"):
+        check_sweep_out(out)
+
+
 # --- case 5: two sweeps into one folder at once ---------------------------------------------------------------
 def test_different_experiments_started_together_never_mix(tmp_path):
     """Eight sweeps of two different experiments, started at the same instant into one new folder (threads of

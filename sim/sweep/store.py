@@ -148,6 +148,10 @@ def read_json(path: Path) -> dict | None:
 
 
 # --- what kind of folder is this? -------------------------------------------------------------------------
+def _is_sweep_file(name: str) -> bool:
+    return name in SWEEP_FOLDER_FILES or name.startswith(".buddysim")  # its locks: a sweep is starting here
+
+
 def is_sweep_folder(path: Path) -> bool:
     return path.is_dir() and any((path / f).exists() for f in SWEEP_FOLDER_FILES)
 
@@ -157,29 +161,36 @@ def is_run_folder(path: Path) -> bool:
 
 
 def check_sweep_out(out: Path) -> None:
-    """``out`` may take a sweep: new, empty, or a sweep folder (a SweepError otherwise)."""
+    """``out`` may take a sweep: new, empty, or a sweep folder (a SweepError otherwise).
+
+    Judged from one listing of the folder: a sweep starting there at the same moment creates its lock files
+    between two looks, and must not make the folder look foreign (the lock then decides who writes)."""
     if "\x00" in str(out):
         raise SweepError(repr(str(out))[1:-1], None, "the path contains a NUL byte; no folder can have that name")
     if out.exists() and not out.is_dir():
         raise SweepError(str(out), None, "exists and is not a folder (--out needs a folder)")
-    if not out.is_dir() or is_sweep_folder(out):
+    if not out.is_dir():
         return
-    if is_run_folder(out):
+    try:
+        names = [p.name for p in out.iterdir()]
+    except FileNotFoundError:
+        return  # removed since: a new folder
+    except OSError as exc:
+        raise SweepError(str(out), None, f"cannot read the folder ({exc.strerror})") from None
+    if any(_is_sweep_file(n) for n in names):
+        return
+    if any(n in RUN_FOLDER_FILES for n in names):
         raise SweepError(
             str(out),
             None,
             "holds the results of `buddysim run` (summary.json), not a sweep; a sweep would mix its tables with "
             "them: choose another --out",
         )
-    try:
-        foreign = [p.name for p in out.iterdir()]
-    except OSError as exc:
-        raise SweepError(str(out), None, f"cannot read the folder ({exc.strerror})") from None
-    if foreign:
+    if names:
         raise SweepError(
             str(out),
             None,
-            f"is not empty and holds no sweep ({', '.join(sorted(foreign)[:3])}{', ...' if len(foreign) > 3 else ''}); "
+            f"is not empty and holds no sweep ({', '.join(sorted(names)[:3])}{', ...' if len(names) > 3 else ''}); "
             "a sweep writes into a new or empty folder, or resumes its own: choose another --out",
         )
 
