@@ -65,6 +65,7 @@ def test_toy_parameter_is_recovered(tmp_path, distance):
     assert p["weight"].sum() == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_multicore_sampler_gives_the_single_core_posterior(tmp_path):
     one = toy_run(tmp_path, "single")
     two = toy_run(tmp_path, "multicore", sampler="multicore", workers=2)
@@ -392,6 +393,7 @@ def test_bad_posterior_files_are_named(tmp_path, content, fragment):
     assert str(f) in str(err.value)
 
 
+@pytest.mark.slow
 def test_cli_run_compare_and_evidence_take_a_posterior(tmp_path):
     post = posterior_file(tmp_path)
     sc = tmp_path / "small.toml"

@@ -51,6 +51,7 @@ def quiet(*_):
 
 
 # --- case 1: killed at every store call, resumed -------------------------------------------------------------
+@pytest.mark.slow
 def test_a_sweep_killed_at_every_store_call_resumes_to_the_same_tables(tmp_path):
     path = write_experiment(tmp_path)
     _, rows = h.sweep_matrix(path, tmp_path / "work")
@@ -65,6 +66,7 @@ def test_a_sweep_killed_at_every_store_call_resumes_to_the_same_tables(tmp_path)
     assert any(k.endswith("-> parts/commit-N.json") for k in kinds)
 
 
+@pytest.mark.slow
 def test_a_merge_killed_at_every_store_call_merges_again_to_the_same_tables(tmp_path):
     path = write_experiment(tmp_path)
     _, rows = h.merge_matrix(path, tmp_path / "work")

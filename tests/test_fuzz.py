@@ -14,6 +14,7 @@ import string
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -132,6 +133,7 @@ def _fuzz_scenarios(text):
         _record("scenario files", "clean rejections")
 
 
+@pytest.mark.slow
 def test_fuzzed_scenario_files_never_traceback():
     _fuzz_scenarios()
     counts = _finish("scenario files")
@@ -226,6 +228,7 @@ def _fuzz_experiments(text):
         _record("experiment files", "clean rejections")
 
 
+@pytest.mark.slow
 def test_fuzzed_experiment_files_never_traceback():
     _fuzz_experiments()
     counts = _finish("experiment files")
@@ -256,6 +259,7 @@ def _fuzz_paths(path, kind):
         _record("paths", "clean rejections")
 
 
+@pytest.mark.slow
 def test_fuzzed_paths_never_traceback():
     _fuzz_paths()
     counts = _finish("paths")
@@ -287,6 +291,7 @@ def _fuzz_validate_command(texts):
         _record("validate command", "clean rejections" if code else "accepted")
 
 
+@pytest.mark.slow
 def test_validate_checks_every_file_it_is_given():
     _fuzz_validate_command()
     counts = _finish("validate command")

@@ -289,6 +289,7 @@ def test_analysis_recovers_a_planted_rule():
 
 
 # --- end to end -----------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_robust_command_end_to_end_and_resume_and_shards_agree(tmp_path):
     f = tmp_path / "small.toml"
     f.write_text(small_text(futures=6, reps=2, extra_robust="target = 0.3"))

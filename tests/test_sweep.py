@@ -157,6 +157,7 @@ def test_sigkill_then_resume_gives_identical_tables(tmp_path):
     assert runs["run_id"].tolist() == list(range(12))  # no duplicates, no gaps
 
 
+@pytest.mark.slow
 def test_sigterm_with_worker_processes_stops_cleanly_and_resumes(tmp_path):
     import psutil
 

@@ -225,6 +225,7 @@ FORGE = """(value) => {
 
 
 # --- a lesson as a teacher gives it -----------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_teacher_drives_the_demo(server, browser, tmp_path):
     tab = Tab(browser, server.url)
     page = tab.page
@@ -482,6 +483,7 @@ def test_projector_sizes_keep_controls_above_the_fold_and_text_large(server, bro
 
 
 # --- lessons, the end of a run, the comparison -----------------------------------------------------------
+@pytest.mark.slow
 def test_a_lesson_reaches_its_outcome_and_the_run_ends_cleanly(server, browser):
     lesson = LESSONS[1]
     tab = Tab(browser, server.url)
@@ -530,6 +532,7 @@ def settled_text(locator, quiet: float = 1.0, timeout: float = 20.0) -> str:
     raise AssertionError(f"the text kept changing: last {text!r}")
 
 
+@pytest.mark.slow
 def test_two_settings_side_by_side(server, browser, tmp_path):
     tab = Tab(browser, server.url)
     page = tab.page
