@@ -122,7 +122,8 @@ def test_play_runs_to_the_horizon_and_stops_there():
     s.speed = 400  # weeks per second: the clock, not the page, is under test here
     try:
         s.play()
-        assert wait_for(lambda: not s.playing)
+        # the last frame, not `s.playing`: the play thread clears `playing` a moment before it publishes it
+        assert wait_for(lambda: frames and not frames[-1].playing) and not s.playing
         horizon = s.runs[0].model.P.steps
         assert s.runs[0].model.week == horizon
         assert frames[-1].views[0].week == horizon and frames[-1].paused_reason == "horizon"
@@ -164,7 +165,7 @@ def test_play_stops_when_the_outcome_is_decided_if_asked():
     s.speed = 400
     try:
         s.play()
-        assert wait_for(lambda: not s.playing)
+        assert wait_for(lambda: frames and not frames[-1].playing) and not s.playing  # (as above)
         assert s.runs[0].model.week == lesson.outcome_week
         assert frames[-1].paused_reason == "outcome" and frames[-1].views[0].outcome == lesson.outcome
     finally:
@@ -244,8 +245,8 @@ def test_an_idle_session_lets_its_models_go_and_any_control_brings_them_back():
     s = Session([BASE], on_frame=frames.append, idle_seconds=0.3)
     try:
         s.step(3)
-        assert wait_for(lambda: s.released, timeout=10)
-        assert s.runs == [] and frames[-1].released and frames[-1].views == ()
+        assert wait_for(lambda: frames and frames[-1].released, timeout=10)  # published just after the release
+        assert s.released and s.runs == [] and frames[-1].views == ()
         frame = s.step()
         assert not s.released and frame.views[0].week == 1  # rebuilt from the same settings, then stepped
         assert s.runs[0].settings == BASE
