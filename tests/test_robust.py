@@ -12,6 +12,7 @@ import pytest
 from sim.analysis import robust
 from sim.run import outcome_event_kinds
 from sim.sweep import ExperimentError, experiment_from_toml, load_experiment, merge, sweep
+from sim.sweep.design import design_size, make_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -169,6 +170,9 @@ def test_every_policy_sees_the_same_futures_and_seeds():
     ]
     t = exp.design_table()
     assert len(t) == 4 * 5 * 3
+    # counted before anything is built (the CLI's plan line, the size limit, memory): the same numbers; it
+    # was samples x (factors + 1) before, as for a Morris design (printed "360 runs" for 320)
+    assert design_size(exp) == (4 * 5, 4 * 5 * 3) == (make_plan(exp).points, make_plan(exp).n_runs)
     policy, future = exp.policy_and_future(t["point"].to_numpy())
     t = t.assign(policy=policy, future=future)
     for _, g in t.groupby(["future", "replication"]):
@@ -198,6 +202,7 @@ def test_named_policies_fill_the_levers_they_leave_alone():
         "staff.union_stance": base["staff.union_stance"],
     }
     assert exp.policies[2].values["staff.union_stance"] == "partner"
+    assert design_size(exp) == (3 * 6, 3 * 6 * 2) == (make_plan(exp).points, make_plan(exp).n_runs)
 
 
 @pytest.mark.parametrize(

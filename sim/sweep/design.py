@@ -299,6 +299,8 @@ def design_size(exp: Experiment) -> tuple[int, int]:
         points = exp.samples
     elif exp.design == "sobol":
         points = exp.samples * ((2 * d + 2) if exp.second_order else (d + 2))
+    elif exp.design == "robust":  # every policy in every future (its factors are levers and uncertainties)
+        points = len(exp.policies) * exp.samples
     else:  # morris
         points = exp.samples * (d + 1)
     return points, points * exp.replications
