@@ -232,11 +232,12 @@ class Robust:
         kinds = self._kinds()
         policy_head, policy_cells = self._policy_cells()
         head = f"{'':4s}{policy_head} {'meets target':>19s}  {'regret: mean':>12s} {'p90':>6s} {'max':>6s}"
-        head += "".join(f"  {phrase(k)[:20]:>20s}" for k in kinds)
+        widths = {k: max(20, len(phrase(k))) for k in kinds}  # a column as wide as its name: never cut
+        head += "".join(f"  {phrase(k):>{widths[k]}s}" for k in kinds)
         lines += ["", head]
         for (_, r), cells in zip(self.policies.iterrows(), policy_cells):
             meets = f"{r['satisficing']:.0%} [{r['satisficing_lo']:.0%}-{r['satisficing_hi']:.0%}]"
-            shares = "".join(f"  {_share(r, k):>20s}" for k in kinds)
+            shares = "".join(f"  {_share(r, k):>{widths[k]}s}" for k in kinds)
             lines.append(
                 f"{int(r['rank']):>2d}. {cells} {meets:>19s}  "
                 f"{_fmt(r['mean_regret'], s):>12s} {_fmt(r['p90_regret'], s):>6s} {_fmt(r['max_regret'], s):>6s}"
