@@ -149,15 +149,16 @@ def read_json(path: Path) -> dict | None:
 
 # --- what kind of folder is this? -------------------------------------------------------------------------
 def _is_sweep_file(name: str) -> bool:
-    return name in SWEEP_FOLDER_FILES or name.startswith(".buddysim")  # its locks: a sweep is starting here
+    """The one rule for what marks a sweep's folder: its files, or any of its locks (present from the moment a
+    sweep starts, before anything else is written)."""
+    return name in SWEEP_FOLDER_FILES or name.startswith(".buddysim")
 
 
 def is_sweep_folder(path: Path) -> bool:
-    return path.is_dir() and any((path / f).exists() for f in SWEEP_FOLDER_FILES)
-
-
-def is_run_folder(path: Path) -> bool:
-    return path.is_dir() and any((path / f).exists() for f in RUN_FOLDER_FILES)
+    try:
+        return path.is_dir() and any(_is_sweep_file(p.name) for p in path.iterdir())
+    except OSError:
+        return False
 
 
 def check_sweep_out(out: Path) -> None:
@@ -172,7 +173,7 @@ def check_sweep_out(out: Path) -> None:
     if not out.is_dir():
         return
     try:
-        names = [p.name for p in out.iterdir()]
+        names = [p.name for p in out.iterdir()]  # one listing: a second look could see a sweep start
     except FileNotFoundError:
         return  # removed since: a new folder
     except OSError as exc:
